@@ -1,0 +1,359 @@
+import { createServer, type Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { performance } from 'node:perf_hooks'
+import { limits } from '../../server/src/config/limits.ts'
+import { createPool, type Pool } from '../../server/src/db/pool.ts'
+import { withTransaction } from '../../server/src/db/tx.ts'
+import { recordEvent } from '../../server/src/modules/events/event.service.ts'
+import { createEndpoint } from '../../server/src/modules/webhooks/webhook.service.ts'
+import { type BenchChild, type ChildWindow, startChild, windowBetween } from './children.ts'
+import { type PhaseLoad, percentile, scratchStore, startPhase } from './setup.ts'
+
+export const webhookDatabase = 'sluice_bench_api_webhooks'
+const recorderConnections = 4
+const runnerCount = 2
+/** What the runners can have in flight at once: the baseline loop uses the same concurrency. */
+const concurrency = runnerCount * limits.jobConcurrencyMax
+const warmupEvents = 300
+
+export type WebhookOptions = {
+  events: number
+  deadlineMs: number
+  logLevel: string
+  cpuProfileDir: string | undefined
+  trace: boolean
+  /**
+   * A second, paced run (latency without a backlog): events per second, or -1 for half the rate the first
+   * run delivered; ~10 s of events. 0 skips it.
+   */
+  pacedRate: number
+}
+
+type Receiver = { server: Server; port: number; firstSeen: Map<string, number>; received: () => number }
+
+function startReceiver(): Promise<Receiver> {
+  const firstSeen = new Map<string, number>()
+  let received = 0
+  const server = createServer((request, response) => {
+    const arrived = performance.now()
+    received += 1
+    const id = request.headers['webhook-id']
+    if (typeof id === 'string' && !firstSeen.has(id)) firstSeen.set(id, arrived)
+    request.resume()
+    request.on('end', () => response.writeHead(204).end())
+  })
+  return new Promise((resolve) =>
+    server.listen(0, '127.0.0.1', () =>
+      resolve({ server, port: (server.address() as AddressInfo).port, firstSeen, received: () => received }),
+    ),
+  )
+}
+
+function paymentPayload(index: number) {
+  return {
+    payment_id: `pay_bench_${index}`,
+    network: 'bench',
+    chain_id: 31_337,
+    asset: 'USDT@bench',
+    amount: String(10_000_000 + index),
+    tx_hash: `0x${index.toString(16).padStart(64, '0')}`,
+    log_index: 0,
+    block_number: String(1_000_000 + index),
+    from: '0x1111111111111111111111111111111111111111',
+    to: '0x2222222222222222222222222222222222222222',
+    status: 'confirmed',
+    owner: { kind: 'invoice', id: `inv_bench_${index}` },
+  }
+}
+
+/** The baseline: `count` POSTs of a webhook-sized body from this process, `concurrency` at a time. */
+async function baselinePosts(port: number, count: number) {
+  const body = JSON.stringify({
+    id: 'evt_baseline',
+    type: 'payment.confirmed',
+    created_at: new Date().toISOString(),
+    data: paymentPayload(0),
+  })
+  const latencies: number[] = []
+  let next = 0
+  const started = performance.now()
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < count) {
+        const index = next
+        next += 1
+        const sent = performance.now()
+        const response = await fetch(`http://127.0.0.1:${port}/baseline`, {
+          method: 'POST',
+          body,
+          headers: {
+            'content-type': 'application/json',
+            'user-agent': 'Sluice-Bench/1',
+            'webhook-id': `base_${index}`,
+            'webhook-timestamp': String(Math.floor(Date.now() / 1000)),
+          },
+        })
+        await response.arrayBuffer()
+        latencies.push(performance.now() - sent)
+      }
+    }),
+  )
+  const seconds = (performance.now() - started) / 1000
+  return { perSecond: count / seconds, p99Ms: percentile(latencies, 99) }
+}
+
+/**
+ * Records `count` events, each in its own committed transaction (recordEvent, which also enqueues the
+ * dispatch job and NOTIFYs), from `recorderConnections` connections; `ratePerSecond` > 0 paces them.
+ * Returns each event's commit time (performance.now(), right after COMMIT returned).
+ */
+async function recordEvents(
+  pool: Pool,
+  merchantId: string,
+  count: number,
+  ratePerSecond: number,
+  deadlineMs: number,
+): Promise<Map<string, number>> {
+  const committed = new Map<string, number>()
+  const started = performance.now()
+  let next = 0
+  await Promise.all(
+    Array.from({ length: recorderConnections }, async () => {
+      while (next < count && performance.now() - started < deadlineMs) {
+        const index = next
+        next += 1
+        if (ratePerSecond > 0) {
+          const due = started + (index * 1000) / ratePerSecond
+          if (due > performance.now())
+            await new Promise((resolve) => setTimeout(resolve, due - performance.now()))
+        }
+        const event = await withTransaction(pool, (client) =>
+          recordEvent(client, {
+            type: 'payment.confirmed',
+            merchantId,
+            subjectId: `pay_bench_${index}`,
+            payload: paymentPayload(index),
+          }),
+        )
+        committed.set(event.id, performance.now())
+      }
+    }),
+  )
+  return committed
+}
+
+async function waitDelivered(receiver: Receiver, ids: Iterable<string>, deadlineMs: number): Promise<void> {
+  const pending = new Set(ids)
+  const started = performance.now()
+  while (pending.size > 0 && performance.now() - started < deadlineMs) {
+    for (const id of pending) if (receiver.firstSeen.has(id)) pending.delete(id)
+    if (pending.size > 0) await new Promise((resolve) => setTimeout(resolve, 20))
+  }
+}
+
+/** Largest queued/running job count per kind, sampled every 100 ms. */
+function sampleBacklog(pool: Pool): { stop: () => Promise<Record<string, number>> } {
+  const maxima: Record<string, number> = {}
+  let running = true
+  const loop = (async () => {
+    while (running) {
+      const result = await pool.query<{ kind: string; status: string; count: number }>(
+        'select kind, status, count(*)::int as count from jobs group by 1, 2',
+      )
+      for (const row of result.rows) {
+        const key = `${row.kind} ${row.status}`
+        maxima[key] = Math.max(maxima[key] ?? 0, row.count)
+      }
+      await new Promise((resolve) => setTimeout(resolve, 100))
+    }
+  })()
+  return {
+    stop: async () => {
+      running = false
+      await loop
+      return maxima
+    },
+  }
+}
+
+export type StageStats = { p50: number; p99: number }
+export type DeliveryRun = {
+  events: number
+  delivered: number
+  recordedPerSecond: number
+  deliveriesPerSecond: number
+  latencyP50Ms: number
+  latencyP99Ms: number
+  latencyMaxMs: number
+  /** commit → fan-out start (dispatch job), fan-out start → attempt start, attempt start → received. */
+  stages: Record<'commitToFanOut' | 'fanOutToAttempt' | 'attemptToReceived', StageStats>
+  /** Events per second the recorder was paced at; 0: as fast as it could. */
+  pacedRate: number
+  backlogMax: Record<string, number>
+  runners: ChildWindow[]
+  phase: PhaseLoad
+}
+
+async function stageBreakdown(pool: Pool, committed: Map<string, number>, receiver: Receiver) {
+  const result = await pool.query<{ id: string; fan_out_ms: number; attempt_ms: number }>(
+    `select d.event_id as id, extract(epoch from d.created_at) * 1000 as fan_out_ms,
+            extract(epoch from a.started_at) * 1000 as attempt_ms
+     from webhook_deliveries d join webhook_delivery_attempts a on a.delivery_id = d.id and a.attempt = 1
+     where d.event_id = any($1)`,
+    [[...committed.keys()]],
+  )
+  const stages = {
+    commitToFanOut: [] as number[],
+    fanOutToAttempt: [] as number[],
+    attemptToReceived: [] as number[],
+  }
+  for (const row of result.rows) {
+    const commit = committed.get(row.id)
+    const seen = receiver.firstSeen.get(row.id)
+    if (commit === undefined || seen === undefined) continue
+    stages.commitToFanOut.push(row.fan_out_ms - (performance.timeOrigin + commit))
+    stages.fanOutToAttempt.push(row.attempt_ms - row.fan_out_ms)
+    stages.attemptToReceived.push(performance.timeOrigin + seen - row.attempt_ms)
+  }
+  const summary = (values: number[]): StageStats => ({
+    p50: percentile(values, 50),
+    p99: percentile(values, 99),
+  })
+  return {
+    commitToFanOut: summary(stages.commitToFanOut),
+    fanOutToAttempt: summary(stages.fanOutToAttempt),
+    attemptToReceived: summary(stages.attemptToReceived),
+  }
+}
+
+async function deliveryRun(
+  context: { pool: Pool; recorder: Pool; merchantId: string; receiver: Receiver; runners: BenchChild[] },
+  options: WebhookOptions & { events: number },
+  ratePerSecond: number,
+): Promise<DeliveryRun> {
+  const { pool, recorder, merchantId, receiver, runners } = context
+  const phase = await startPhase(webhookDatabase, [
+    'sluice-bench-recorder',
+    ...runners.map((_, index) => `sluice-bench-runner-${index + 1}`),
+  ])
+  const backlog = sampleBacklog(pool)
+  const before = await Promise.all(runners.map((runner) => runner.snapshot()))
+  const started = performance.now()
+  const committed = await recordEvents(
+    recorder,
+    merchantId,
+    options.events,
+    ratePerSecond,
+    options.deadlineMs,
+  )
+  const recordedSeconds = (performance.now() - started) / 1000
+  await waitDelivered(receiver, committed.keys(), options.deadlineMs)
+  const latencies: number[] = []
+  let lastSeen = started
+  for (const [id, commit] of committed) {
+    const seen = receiver.firstSeen.get(id)
+    if (seen === undefined) continue
+    latencies.push(seen - commit)
+    lastSeen = Math.max(lastSeen, seen)
+  }
+  const seconds = (lastSeen - started) / 1000
+  const after = await Promise.all(runners.map((runner) => runner.snapshot()))
+  return {
+    events: committed.size,
+    delivered: latencies.length,
+    recordedPerSecond: committed.size / recordedSeconds,
+    pacedRate: ratePerSecond,
+    deliveriesPerSecond: latencies.length / seconds,
+    latencyP50Ms: percentile(latencies, 50),
+    latencyP99Ms: percentile(latencies, 99),
+    latencyMaxMs: latencies.reduce((max, value) => Math.max(max, value), 0),
+    stages: await stageBreakdown(pool, committed, receiver),
+    backlogMax: await backlog.stop(),
+    runners: after.map((snapshot, index) => windowBetween(before[index] ?? snapshot, snapshot, seconds)),
+    phase: await phase.stop(),
+  }
+}
+
+export type WebhookResult = {
+  runnerCount: number
+  concurrency: number
+  recorderConnections: number
+  baseline: { perSecond: number; p99Ms: number }
+  flat: DeliveryRun
+  paced: DeliveryRun | undefined
+  receivedTotal: number
+  runnerStats: unknown[]
+}
+
+/**
+ * Webhook delivery end to end: events recorded (committed) as fast as 4 connections go, while 2 worker
+ * processes run dispatch-event and deliver-webhook against a local receiver; then, optionally, the same
+ * at a paced rate. Baseline: the receiver hit directly from this process at the runners' concurrency.
+ */
+export async function benchWebhooks(options: WebhookOptions): Promise<WebhookResult> {
+  const store = await scratchStore(webhookDatabase)
+  const recorder = createPool(store.url, {
+    sizeMax: recorderConnections,
+    applicationName: 'sluice-bench-recorder',
+  })
+  const receiver = await startReceiver()
+  const runners: BenchChild[] = []
+  try {
+    await baselinePosts(receiver.port, 1000) // warm-up: JIT, keep-alive sockets
+    const baseline = await baselinePosts(receiver.port, options.events)
+    await createEndpoint(store.pool, {
+      merchantId: store.merchantId,
+      url: `http://127.0.0.1:${receiver.port}/hooks`,
+      eventFilter: '*',
+      allowInsecure: true,
+    })
+    for (let index = 0; index < runnerCount; index += 1) {
+      runners.push(
+        await startChild(
+          'runner-child.ts',
+          [store.url, `runner-${index + 1}`, options.logLevel, ...(options.trace ? ['trace'] : [])],
+          { cpuProfileDir: options.cpuProfileDir },
+        ),
+      )
+    }
+    const context = { pool: store.pool, recorder, merchantId: store.merchantId, receiver, runners }
+    const warmup = await recordEvents(recorder, store.merchantId, warmupEvents, 0, options.deadlineMs)
+    await waitDelivered(receiver, warmup.keys(), options.deadlineMs)
+    const flat = await deliveryRun(context, options, 0)
+    console.error(
+      `webhooks: ${flat.delivered}/${flat.events} delivered, ${flat.deliveriesPerSecond.toFixed(0)}/s, p99 ${flat.latencyP99Ms.toFixed(0)} ms`,
+    )
+    const pacedRate =
+      options.pacedRate < 0 ? Math.max(10, Math.round(flat.deliveriesPerSecond / 2)) : options.pacedRate
+    const paced =
+      pacedRate > 0
+        ? await deliveryRun(
+            context,
+            { ...options, events: Math.min(options.events, pacedRate * 10) },
+            pacedRate,
+          )
+        : undefined
+    if (paced !== undefined)
+      console.error(
+        `webhooks paced at ${pacedRate}/s: ${paced.delivered}/${paced.events} delivered, p99 ${paced.latencyP99Ms.toFixed(0)} ms`,
+      )
+    const runnerStats = []
+    for (const runner of runners.splice(0)) runnerStats.push(await runner.stop())
+    return {
+      runnerCount,
+      concurrency,
+      recorderConnections,
+      baseline,
+      flat,
+      paced,
+      receivedTotal: receiver.received(),
+      runnerStats,
+    }
+  } finally {
+    for (const runner of runners) runner.child.kill()
+    receiver.server.close()
+    receiver.server.closeAllConnections()
+    await recorder.end()
+    await store.pool.end()
+  }
+}

@@ -1,0 +1,62 @@
+import { randomBytes } from 'node:crypto'
+import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { migrate } from '../../server/src/db/migrate.ts'
+import { createPool, type Pool } from '../../server/src/db/pool.ts'
+import { importSanctionLists } from '../../server/src/modules/sanctions/sanction.service.ts'
+
+/** A scratch database on the benchmark server, migrated, with a merchant and a sanctions list. */
+export async function scratchDatabase(
+  serverUrl: string,
+  name: string,
+): Promise<{ pool: Pool; url: string; merchantId: string }> {
+  const admin = createPool(serverUrl, { sizeMax: 1 })
+  await admin.query(`drop database if exists ${name} with (force)`)
+  await admin.query(`create database ${name}`)
+  await admin.end()
+  const url = new URL(serverUrl)
+  url.pathname = `/${name}`
+  const pool = createPool(url.toString(), { sizeMax: 8 })
+  await migrate(pool)
+  const merchantId = 'mer_BENCH0000000000000000000000'
+  await pool.query("insert into merchants (id, name) values ($1, 'Bench Store')", [merchantId])
+  const directory = mkdtempSync(join(tmpdir(), 'sluice-bench-sanctions-'))
+  chmodSync(directory, 0o755)
+  writeFileSync(
+    join(directory, 'sanctioned_addresses_ETH.txt'),
+    '0x000000000000000000000000000000000000dead\n',
+  )
+  await importSanctionLists(pool, [join(directory, 'sanctioned_addresses_ETH.txt')])
+  return { pool, url: url.toString(), merchantId }
+}
+
+export function randomAddress(): `0x${string}` {
+  return `0x${randomBytes(20).toString('hex')}`
+}
+
+/**
+ * Inserts watched deposit addresses: the given ones, then random ones up to `total`, generated inside
+ * PostgreSQL (md5-based) so a million rows take seconds.
+ */
+export async function insertWatchedAddresses(
+  pool: Pool,
+  merchantId: string,
+  given: readonly string[],
+  total: number,
+): Promise<void> {
+  await pool.query(
+    `insert into deposit_addresses (address, merchant_id, owner_kind, owner_id, hd_account, hd_index)
+     select a, $1, 'customer', 'cus_bench_' || i, 0, i - 1 from unnest($2::text[]) with ordinality as t(a, i)`,
+    [merchantId, given.map((address) => address.toLowerCase())],
+  )
+  // In chunks: one statement for a million rows would pass the pool's statement timeout.
+  for (let first = given.length; first < total; first += 100_000) {
+    await pool.query(
+      `insert into deposit_addresses (address, merchant_id, owner_kind, owner_id, hd_account, hd_index)
+       select '0x' || substr(md5(i::text || 'a'), 1, 32) || substr(md5(i::text || 'b'), 1, 8), $1, 'customer', 'cus_random_' || i, 0, i
+       from generate_series($2::int, $3::int - 1) as i`,
+      [merchantId, first, Math.min(first + 100_000, total)],
+    )
+  }
+}

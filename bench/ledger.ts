@@ -1,0 +1,396 @@
+import { spawnSync } from 'node:child_process'
+import { once } from 'node:events'
+import { performance } from 'node:perf_hooks'
+import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads'
+import { migrate } from '../server/src/db/migrate.ts'
+import { createPool, type Pool } from '../server/src/db/pool.ts'
+import { newId } from '../server/src/lib/ids.ts'
+import { runLedgerVerify } from '../server/src/main/commands/ledger-verify.ts'
+import {
+  createTransfer,
+  createTransfers,
+  foldHotAccountDeltas,
+  getOrCreateAccount,
+  getOrCreateSystemAccount,
+} from '../server/src/modules/ledger/ledger.service.ts'
+import type { Account, TransferRequest } from '../server/src/modules/ledger/ledger.types.ts'
+import { appendResults, type BenchFigure } from './results.ts'
+
+// `npm run bench -- ledger`: the ledger's posting path against pgbench's TPC-B-like baseline, measured in
+// the same run on the same PostgreSQL (127.0.0.1:5432, user postgres, trust auth). Goals from issue 3:
+// (b) ≥ 1.0 × (a); (c) ≥ 0.8 × (b); p99 of (b) ≤ 15 ms. docs/adr/0006-ledger-hot-accounts.md discusses them.
+//
+// Like `pgbench -c 8 -j 2`, the ledger load comes from 8 connections driven by 2 client threads (worker
+// threads, 4 connections each), so a single JavaScript thread is not the bottleneck being measured.
+
+const serverUrl = 'postgres://postgres@127.0.0.1:5432'
+const pgbenchDatabase = 'sluice_bench_pgbench'
+const ledgerDatabase = 'sluice_bench_ledger'
+const ledgerUrl = `${serverUrl}/${ledgerDatabase}`
+const connections = 8
+const clientThreads = 2
+const accountCount = 10_000
+const runMs = 15_000
+const comparisonRunMs = 8_000
+/** (a), (b) and (c) alternate this many times; the figures are means over the rounds. */
+const roundCount = 2
+/** Caps each connection's loop by count as well as by time, whatever the machine. */
+const postingsPerConnectionMax = 1_000_000
+const foldIntervalMs = 100
+const batchSize = 16
+const asset = 'USDT@bench'
+
+type Scenario = 'spread' | 'hot' | 'hot-sync' | 'batched'
+type WorkerInput = {
+  scenario: Scenario
+  durationMs: number
+  connections: number
+  merchantIds: string[]
+  hotAccountId: string
+  syncSinkId: string
+}
+type Run = { postings: number; seconds: number; latenciesMs: number[] }
+
+function transfer(debitAccountId: string, creditAccountId: string): TransferRequest {
+  return {
+    kind: 'single',
+    id: newId('trf'),
+    debitAccountId,
+    creditAccountId,
+    assetId: asset,
+    amount: 1n,
+    code: 'bench',
+  }
+}
+
+function pick(ids: readonly string[]): string {
+  const id = ids[Math.floor(Math.random() * ids.length)]
+  if (id === undefined) throw new Error('pick from an empty list')
+  return id
+}
+
+function randomPair(ids: readonly string[]): TransferRequest {
+  const debit = pick(ids)
+  let credit = pick(ids)
+  while (credit === debit) credit = pick(ids)
+  return transfer(debit, credit)
+}
+
+function nextRequests(input: WorkerInput): TransferRequest[] {
+  switch (input.scenario) {
+    case 'spread':
+      return [randomPair(input.merchantIds)]
+    case 'hot':
+      return [transfer(pick(input.merchantIds), input.hotAccountId)]
+    case 'hot-sync':
+      return [transfer(pick(input.merchantIds), input.syncSinkId)]
+    case 'batched':
+      return Array.from({ length: batchSize }, () => randomPair(input.merchantIds))
+  }
+}
+
+/** One client thread: its connections post until the deadline or the count cap, one request at a time each. */
+async function runClientThread(input: WorkerInput): Promise<Omit<Run, 'seconds'>> {
+  const pool = createPool(ledgerUrl, { sizeMax: input.connections, applicationName: 'sluice-bench' })
+  const clients = await Promise.all(Array.from({ length: input.connections }, () => pool.connect()))
+  const latenciesMs: number[] = []
+  let postings = 0
+  const deadline = performance.now() + input.durationMs
+  try {
+    await Promise.all(
+      clients.map(async (client) => {
+        for (let count = 0; count < postingsPerConnectionMax && performance.now() < deadline; count += 1) {
+          const requests = nextRequests(input)
+          const sent = performance.now()
+          const first = requests[0]
+          if (requests.length === 1 && first !== undefined) await createTransfer(client, first)
+          else await createTransfers(client, requests)
+          latenciesMs.push(performance.now() - sent)
+          postings += requests.length
+        }
+      }),
+    )
+  } finally {
+    for (const client of clients) client.release()
+    await pool.end()
+  }
+  return { postings, latenciesMs }
+}
+
+async function withAdmin<T>(work: (pool: Pool) => Promise<T>): Promise<T> {
+  const admin = createPool(`${serverUrl}/postgres`, { sizeMax: 1, applicationName: 'sluice-bench' })
+  try {
+    return await work(admin)
+  } finally {
+    await admin.end()
+  }
+}
+
+async function recreateDatabase(name: string): Promise<void> {
+  await withAdmin(async (admin) => {
+    await admin.query(`drop database if exists ${name} with (force)`)
+    await admin.query(`create database ${name}`)
+  })
+}
+
+async function dropDatabase(name: string): Promise<void> {
+  await withAdmin((admin) => admin.query(`drop database if exists ${name} with (force)`))
+}
+
+function runPgbench(args: string[], timeoutMs: number): string {
+  const result = spawnSync('pgbench', ['-h', '127.0.0.1', '-U', 'postgres', ...args], {
+    encoding: 'utf8',
+    timeout: timeoutMs,
+  })
+  if (result.status !== 0) throw new Error(`pgbench ${args.join(' ')} failed: ${result.stderr}`)
+  return result.stdout
+}
+
+/** (a) pgbench's built-in TPC-B-like script, 8 clients, 2 threads, 15 s: tps without connection time. */
+function measurePgbench(): number {
+  const output = runPgbench(['-c', '8', '-j', '2', '-T', '15', pgbenchDatabase], 60_000)
+  const match = /tps = ([0-9.]+) \(without initial connection time\)/.exec(output)
+  if (match?.[1] === undefined) throw new Error(`no tps in pgbench output:\n${output}`)
+  return Number.parseFloat(match[1])
+}
+
+type Setup = { pool: Pool; merchants: Account[]; fees: Account; syncSink: Account }
+
+async function inParallel<T>(
+  items: readonly T[],
+  width: number,
+  work: (item: T) => Promise<void>,
+): Promise<void> {
+  let next = 0
+  await Promise.all(
+    Array.from({ length: width }, async () => {
+      while (next < items.length) {
+        const item = items[next]
+        next += 1
+        if (item !== undefined) await work(item)
+      }
+    }),
+  )
+}
+
+/** 10,000 merchant accounts (no overdraft), each funded, plus the system accounts the scenarios use. */
+async function setUpLedger(): Promise<Setup> {
+  await recreateDatabase(ledgerDatabase)
+  const pool = createPool(ledgerUrl, { sizeMax: connections + 2, applicationName: 'sluice-bench' })
+  await migrate(pool)
+  const merchants: Account[] = []
+  const indexes = Array.from({ length: accountCount }, (_, index) => index)
+  await inParallel(indexes, connections, async (index) => {
+    const input = {
+      ownerType: 'merchant',
+      ownerId: `mer_bench_${index}`,
+      purpose: 'available',
+      assetId: asset,
+    } as const
+    merchants.push(
+      await getOrCreateAccount(pool, {
+        ...input,
+        normalSide: 'credit',
+        flags: { debitsMustNotExceedCredits: true },
+      }),
+    )
+  })
+  const funding = await getOrCreateSystemAccount(pool, 'suspense', asset)
+  const fees = await getOrCreateSystemAccount(pool, 'fee-revenue', asset)
+  const syncSink = await getOrCreateSystemAccount(pool, 'sweep-in-transit', asset)
+  const batches: TransferRequest[][] = []
+  for (let start = 0; start < merchants.length; start += 100) {
+    batches.push(
+      merchants
+        .slice(start, start + 100)
+        .map((merchant) => ({ ...transfer(funding.id, merchant.id), amount: 10n ** 12n })),
+    )
+  }
+  await inParallel(batches, 2, async (batch) => {
+    await createTransfers(pool, batch)
+  })
+  await pool.query('vacuum analyze')
+  return { pool, merchants, fees, syncSink }
+}
+
+/** Runs a scenario on `connections` connections spread over `clientThreads` worker threads. */
+async function drive(setup: Setup, scenario: Scenario, durationMs: number): Promise<Run> {
+  const input: Omit<WorkerInput, 'connections'> = {
+    scenario,
+    durationMs,
+    merchantIds: setup.merchants.map((merchant) => merchant.id),
+    hotAccountId: setup.fees.id,
+    syncSinkId: setup.syncSink.id,
+  }
+  const started = performance.now()
+  const workers = Array.from(
+    { length: clientThreads },
+    () =>
+      new Worker(workerBootstrap, {
+        eval: true,
+        workerData: { ...input, connections: connections / clientThreads },
+      }),
+  )
+  const results = await Promise.all(
+    workers.map(async (worker) => {
+      const [result] = (await once(worker, 'message')) as [Omit<Run, 'seconds'>]
+      return result
+    }),
+  )
+  return {
+    postings: results.reduce((sum, result) => sum + result.postings, 0),
+    seconds: (performance.now() - started) / 1000,
+    latenciesMs: results.flatMap((result) => result.latenciesMs),
+  }
+}
+
+// A worker thread does not inherit tsx's loader: register it, then load this file in the worker.
+const workerBootstrap = `import('tsx/esm/api').then(({ register }) => { register(); return import(${JSON.stringify(import.meta.url)}) })`
+
+function percentile(values: readonly number[], fraction: number): number {
+  const sorted = [...values].sort((a, b) => a - b)
+  return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * fraction))] ?? Number.NaN
+}
+
+/** The fold job, as the lead will schedule it, running beside the postings of a hot-account scenario. */
+function startFolding(pool: Pool): { stop: () => Promise<number> } {
+  let stopped = false
+  let folded = 0
+  const loop = (async () => {
+    while (!stopped) {
+      folded += await foldHotAccountDeltas(pool)
+      await new Promise((resolve) => setTimeout(resolve, foldIntervalMs))
+    }
+  })()
+  return {
+    stop: async () => {
+      stopped = true
+      await loop
+      return folded
+    },
+  }
+}
+
+type Round = { tpcb: number; spread: Run; hot: Run; foldedDuringHot: number }
+
+/**
+ * One round: (a), (b) and (c) back to back. Rounds alternate so that a neighbour's load, which comes and
+ * goes on a shared machine, weighs on the baseline and on the ledger alike.
+ */
+async function measureRound(setup: Setup): Promise<Round> {
+  const tpcb = measurePgbench()
+  const spread = await drive(setup, 'spread', runMs)
+  const folding = startFolding(setup.pool)
+  const hot = await drive(setup, 'hot', runMs)
+  return { tpcb, spread, hot, foldedDuringHot: await folding.stop() }
+}
+
+const perSecond = (run: Run) => run.postings / run.seconds
+const fixed = (value: number, digits = 0) => value.toFixed(digits)
+const mean = (values: readonly number[]) => values.reduce((sum, value) => sum + value, 0) / values.length
+
+function figuresOf(
+  rounds: readonly Round[],
+  comparisons: { hotSync: Run; batched: Run },
+  verified: boolean,
+): BenchFigure[] {
+  const a = mean(rounds.map((round) => round.tpcb))
+  const b = mean(rounds.map((round) => perSecond(round.spread)))
+  const c = mean(rounds.map((round) => perSecond(round.hot)))
+  const ratioBA = mean(rounds.map((round) => perSecond(round.spread) / round.tpcb))
+  const ratioCB = mean(rounds.map((round) => perSecond(round.hot) / perSecond(round.spread)))
+  const spreadLatencies = rounds.flatMap((round) => round.spread.latenciesMs)
+  const p99 = percentile(spreadLatencies, 0.99)
+  const hotSync = comparisons.hotSync
+  return [
+    { name: '(a) pgbench TPC-B-like, scale 8, -c 8 -j 2 -T 15 (tps, mean of rounds)', value: fixed(a) },
+    {
+      name: '(b) postings/s, random pairs of 10,000 accounts, 8 connections',
+      value: fixed(b),
+      goal: '≥ 1.0 × (a)',
+    },
+    {
+      name: '(b) / (a), mean of per-round ratios',
+      value: fixed(ratioBA, 2),
+      goal: '≥ 1.00',
+      met: ratioBA >= 1,
+    },
+    {
+      name: '(c) postings/s, one hot account (deferred) in every posting',
+      value: fixed(c),
+      goal: '≥ 0.8 × (b)',
+    },
+    {
+      name: '(c) / (b), mean of per-round ratios',
+      value: fixed(ratioCB, 2),
+      goal: '≥ 0.80',
+      met: ratioCB >= 0.8,
+    },
+    { name: '(d) p99 latency of (b), ms', value: fixed(p99, 2), goal: '≤ 15', met: p99 <= 15 },
+    { name: 'p50 latency of (b), ms', value: fixed(percentile(spreadLatencies, 0.5), 2) },
+    {
+      name: 'p99 latency of (c), ms',
+      value: fixed(
+        percentile(
+          rounds.flatMap((round) => round.hot.latenciesMs),
+          0.99,
+        ),
+        2,
+      ),
+    },
+    {
+      name: 'comparison: the hot account kept synchronous (row lock), postings/s',
+      value: fixed(perSecond(hotSync)),
+    },
+    {
+      name: 'comparison: p99 of the synchronous hot account, ms',
+      value: fixed(percentile(hotSync.latenciesMs, 0.99), 2),
+    },
+    {
+      name: `comparison: linked batches of ${batchSize} random pairs, postings/s`,
+      value: fixed(perSecond(comparisons.batched)),
+    },
+    { name: 'ledger verify after the run', value: verified ? 'no drift' : 'DRIFT', met: verified },
+  ]
+}
+
+function notesOf(rounds: readonly Round[], backlog: string, verifyLine: string | undefined): string[] {
+  const perRound = rounds.map(
+    (round, index) =>
+      `round ${index + 1}: (a) ${fixed(round.tpcb)} tps, (b) ${fixed(perSecond(round.spread))}/s, (c) ${fixed(perSecond(round.hot))}/s, ` +
+      `p99 (b) ${fixed(percentile(round.spread.latenciesMs, 0.99), 2)} ms; the fold job folded ${round.foldedDuringHot} deltas during (c)`,
+  )
+  return [
+    ...perRound,
+    `(c) runs with the fold job every ${foldIntervalMs} ms on a separate connection; ${backlog} deltas were unfolded when the last (c) ended.`,
+    `Ledger load: ${connections} connections on ${clientThreads} client threads (as pgbench -j 2); each posting is one call of ledger_post_transfer (a named prepared statement): one round trip, one commit.`,
+    ...(verifyLine === undefined ? [] : [verifyLine]),
+  ]
+}
+
+async function main(): Promise<void> {
+  await recreateDatabase(pgbenchDatabase)
+  runPgbench(['-i', '-s', '8', '-q', pgbenchDatabase], 120_000)
+  const setup = await setUpLedger()
+  try {
+    const rounds: Round[] = []
+    for (let round = 0; round < roundCount; round += 1) rounds.push(await measureRound(setup))
+    const backlog = await setup.pool.query<{ count: string }>(
+      'select count(*) as count from ledger_hot_deltas',
+    )
+    const hotSync = await drive(setup, 'hot-sync', comparisonRunMs)
+    const batched = await drive(setup, 'batched', comparisonRunMs)
+    await foldHotAccountDeltas(setup.pool)
+    const verifyLines: string[] = []
+    const verified = (await runLedgerVerify(setup.pool, (line) => verifyLines.push(line))) === 0
+    const notes = notesOf(rounds, backlog.rows[0]?.count ?? '?', verifyLines.at(-1))
+    appendResults('ledger', figuresOf(rounds, { hotSync, batched }, verified), notes)
+  } finally {
+    await setup.pool.end()
+    await dropDatabase(ledgerDatabase)
+    await dropDatabase(pgbenchDatabase)
+  }
+}
+
+if (isMainThread) await main()
+else parentPort?.postMessage(await runClientThread(workerData as WorkerInput))

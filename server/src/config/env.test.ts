@@ -1,0 +1,113 @@
+import { mkdtempSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { describe, expect, it } from 'vitest'
+import { ConfigError, loadConfig } from './env.ts'
+
+const usdt = { symbol: 'USDT', contractAddress: '0xdAC17F958D2ee523a2206206994597C13D831ec7', decimals: 6 }
+const ethereum = {
+  name: 'ethereum',
+  kind: 'evm',
+  chainId: 1,
+  rpcUrls: ['https://rpc.example', 'wss://ws.example'],
+  blockTimeMs: 12_000,
+  finality: { kind: 'tag' },
+  tokens: [usdt],
+}
+
+function withFile(config: unknown): Record<string, string> {
+  const directory = mkdtempSync(join(tmpdir(), 'sluice-config-'))
+  const path = join(directory, 'sluice.json')
+  writeFileSync(path, JSON.stringify(config))
+  return { SLUICE_CONFIG: path }
+}
+
+function problemsOf(environment: Record<string, string>): readonly string[] {
+  try {
+    loadConfig(environment)
+  } catch (error) {
+    if (error instanceof ConfigError) return error.problems
+    throw error
+  }
+  throw new Error('expected a ConfigError')
+}
+
+describe('loadConfig', () => {
+  it('gives defaults with an empty environment: embedded database, devnet networks', () => {
+    const config = loadConfig({})
+    expect(config.databaseUrl).toBeUndefined()
+    expect(config.networks).toEqual([])
+    expect(config.httpPort).toBe(4000)
+  })
+
+  it('reads a file and overlays the environment', () => {
+    const config = loadConfig({
+      ...withFile({ networks: [ethereum], httpPort: 5000 }),
+      SLUICE_HTTP_PORT: '6000',
+      DATABASE_URL: 'postgres://127.0.0.1:5432/sluice',
+    })
+    expect(config.httpPort).toBe(6000)
+    expect(config.databaseUrl).toBe('postgres://127.0.0.1:5432/sluice')
+    expect(config.networks[0]?.tokens[0]?.decimals).toBe(6)
+  })
+
+  it('accepts 36 decimals and a confirmations finality rule', () => {
+    const network = { ...ethereum, finality: { kind: 'confirmations', confirmations: 12 } }
+    network.tokens = [{ ...usdt, decimals: 36 }]
+    expect(loadConfig(withFile({ networks: [network] })).networks[0]?.finality).toEqual({
+      kind: 'confirmations',
+      confirmations: 12,
+    })
+  })
+
+  it.each([
+    ['unknown field', { networks: [{ ...ethereum, colour: 'red' }] }, 'networks[0]'],
+    ['unknown top-level field', { httpPrt: 1 }, '(root)'],
+    [
+      'decimals above 36',
+      { networks: [{ ...ethereum, tokens: [{ ...usdt, decimals: 37 }] }] },
+      'networks[0].tokens[0].decimals',
+    ],
+    [
+      'rpc url not http(s)/ws(s)',
+      { networks: [{ ...ethereum, rpcUrls: ['ftp://x'] }] },
+      'networks[0].rpcUrls[0]',
+    ],
+    [
+      'missing token address',
+      { networks: [{ ...ethereum, tokens: [{ symbol: 'USDT', decimals: 6 }] }] },
+      'networks[0].tokens[0].contractAddress',
+    ],
+    [
+      'malformed token address',
+      { networks: [{ ...ethereum, tokens: [{ ...usdt, contractAddress: '0x12' }] }] },
+      'networks[0].tokens[0].contractAddress',
+    ],
+    ['duplicate chain id', { networks: [ethereum, { ...ethereum, name: 'eth2' }] }, 'networks[1].chainId'],
+    ['duplicate network name', { networks: [ethereum, { ...ethereum, chainId: 2 }] }, 'networks[1].name'],
+    ['no rpc url', { networks: [{ ...ethereum, rpcUrls: [] }] }, 'networks[0].rpcUrls'],
+    [
+      'explorer not https',
+      { networks: [{ ...ethereum, explorerUrl: 'http://etherscan.io' }] },
+      'networks[0].explorerUrl',
+    ],
+    [
+      'lower-case native symbol',
+      { networks: [{ ...ethereum, nativeSymbol: 'eth' }] },
+      'networks[0].nativeSymbol',
+    ],
+  ])('rejects %s, naming the field', (_case, config, field) => {
+    const problems = problemsOf(withFile(config))
+    expect(problems.some((problem) => problem.startsWith(`${field}:`))).toBe(true)
+  })
+
+  it('rejects an unknown SLUICE_ variable and a bad port from the environment', () => {
+    const problems = problemsOf({ SLUICE_HTTP_PROT: '1', SLUICE_HTTP_PORT: 'eighty' })
+    expect(problems.some((problem) => problem.startsWith('SLUICE_HTTP_PROT:'))).toBe(true)
+    expect(problems.some((problem) => problem.startsWith('httpPort:'))).toBe(true)
+  })
+
+  it('rejects an unreadable config file', () => {
+    expect(problemsOf({ SLUICE_CONFIG: '/nonexistent/sluice.json' })[0]).toMatch(/^SLUICE_CONFIG/)
+  })
+})

@@ -1,0 +1,55 @@
+import { limits } from '../config/limits.ts'
+import type { Queryable } from './pool.ts'
+
+export type EnqueueOptions = {
+  runAt?: Date
+  attemptsMax?: number
+  /** At most one live job per dedupe key: a second enqueue is a no-op. */
+  dedupeKey?: string
+}
+
+/**
+ * Enqueues a job through `db`. Pass the transaction's client so the job commits (or not) with the state
+ * change that caused it. Returns the job id, or null when a live job already holds the dedupe key.
+ */
+export async function enqueueJob(
+  db: Queryable,
+  kind: string,
+  payload: Record<string, unknown>,
+  options: EnqueueOptions = {},
+): Promise<string | null> {
+  const result = await db.query<{ id: string }>(
+    `insert into jobs (kind, payload, run_at, attempts_max, dedupe_key)
+     values ($1, $2, coalesce($3, now()), $4, $5)
+     on conflict (dedupe_key) do nothing
+     returning id`,
+    [
+      kind,
+      JSON.stringify(payload),
+      options.runAt ?? null,
+      options.attemptsMax ?? limits.jobAttemptsMax,
+      options.dedupeKey ?? null,
+    ],
+  )
+  // Wakes idle workers at commit (NOTIFY is transactional); polling still finds the job if nobody listens.
+  // A job due later needs no wake-up, and a NOTIFY serialises its transaction's commit with every other
+  // notifying commit (a cluster-wide lock), so it is skipped.
+  const dueLater = options.runAt !== undefined && options.runAt.getTime() > Date.now()
+  if (!dueLater) await db.query("select pg_notify('sluice_jobs', $1)", [kind])
+  return result.rows[0]?.id ?? null
+}
+
+/** Deletes the queued job holding `dedupeKey` (its work was done another way); false if there was none. */
+export async function deleteQueuedJob(db: Queryable, dedupeKey: string): Promise<boolean> {
+  const result = await db.query("delete from jobs where dedupe_key = $1 and status = 'queued'", [dedupeKey])
+  return result.rowCount === 1
+}
+
+/** Moves the queued job holding `dedupeKey` to `runAt`; false if there was none (already claimed or gone). */
+export async function rescheduleQueuedJob(db: Queryable, dedupeKey: string, runAt: Date): Promise<boolean> {
+  const result = await db.query(
+    "update jobs set run_at = $2, updated_at = now() where dedupe_key = $1 and status = 'queued'",
+    [dedupeKey, runAt],
+  )
+  return result.rowCount === 1
+}

@@ -1,0 +1,31 @@
+import pg from 'pg'
+import { limits } from '../config/limits.ts'
+
+export type Pool = pg.Pool
+export type PoolClient = pg.PoolClient
+/** Anything that runs a query: the pool itself or a client inside a transaction. */
+export type Queryable = Pick<pg.Pool, 'query'>
+
+// NUMERIC comes back as a string (never a JS number) so amounts stay exact: repos convert with BigInt().
+// INT8 (bigint) also stays a string for the same reason. Both are pg's defaults; we state them on purpose.
+pg.types.setTypeParser(pg.types.builtins.NUMERIC, (value) => value)
+pg.types.setTypeParser(pg.types.builtins.INT8, (value) => value)
+
+/** A pool with every knob set explicitly, so a driver upgrade cannot change behaviour silently. */
+export function createPool(
+  databaseUrl: string,
+  options: { sizeMax?: number; applicationName?: string } = {},
+) {
+  const pool = new pg.Pool({
+    connectionString: databaseUrl,
+    max: options.sizeMax ?? limits.dbPoolSizeMax,
+    connectionTimeoutMillis: limits.dbConnectionTimeoutMs,
+    idleTimeoutMillis: 30_000,
+    statement_timeout: limits.dbStatementTimeoutMs,
+    idle_in_transaction_session_timeout: limits.dbIdleInTransactionTimeoutMs,
+    application_name: options.applicationName ?? 'sluice',
+  })
+  // An idle client that loses its connection (server restart) emits here; the pool replaces it.
+  pool.on('error', () => {})
+  return pool
+}

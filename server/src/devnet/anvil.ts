@@ -1,0 +1,114 @@
+import { type ChildProcess, spawn } from 'node:child_process'
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { createRequire } from 'node:module'
+import { findFreePort } from '../lib/free-port.ts'
+
+export type AnvilOptions = {
+  chainId: number
+  /** Seconds between blocks; undefined mines a block per transaction (automine). */
+  blockTimeSeconds?: number | undefined
+  /** anvil's `finalized` tag trails the head by 2 × slots (see docs/adr/0005-devnet.md). */
+  slotsInAnEpoch?: number | undefined
+  port?: number | undefined
+  /** Load chain state from this file at start and dump it there periodically and at exit. */
+  statePath?: string | undefined
+  /** Records the process id here, so a later start can stop an anvil orphaned by a `kill -9`. */
+  pidPath?: string | undefined
+}
+
+export type AnvilInstance = {
+  chainId: number
+  port: number
+  rpcUrl: string
+  wsUrl: string
+  stop: () => Promise<void>
+}
+
+const anvilStartTimeoutMs = 15_000
+
+/** Path of the anvil binary shipped inside the npm package (nothing is downloaded). */
+export function anvilBinaryPath(): string {
+  const require = createRequire(import.meta.url)
+  const packageJson = require.resolve('@foundry-rs/anvil-linux-amd64/package.json')
+  return packageJson.replace(/package\.json$/, 'bin/anvil')
+}
+
+function anvilArguments(options: AnvilOptions, port: number): string[] {
+  const args = ['--host', '127.0.0.1', '--port', String(port), '--chain-id', String(options.chainId)]
+  args.push('--slots-in-an-epoch', String(options.slotsInAnEpoch ?? 1))
+  if (options.blockTimeSeconds !== undefined) args.push('--block-time', String(options.blockTimeSeconds))
+  if (options.statePath !== undefined) args.push('--state', options.statePath, '--state-interval', '5')
+  args.push('--silent')
+  return args
+}
+
+/** Starts one anvil chain on loopback and resolves once it answers JSON-RPC. */
+export async function startAnvil(options: AnvilOptions): Promise<AnvilInstance> {
+  if (options.pidPath !== undefined) await stopOrphanedAnvil(options.pidPath)
+  const port = options.port ?? (await findFreePort())
+  const child = spawn(anvilBinaryPath(), anvilArguments(options, port), {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  })
+  let stderr = ''
+  child.stderr?.on('data', (chunk: Buffer) => {
+    stderr = (stderr + chunk.toString()).slice(-4000)
+  })
+  const rpcUrl = `http://127.0.0.1:${port}`
+  await waitForRpc(rpcUrl, child, () => stderr)
+  if (options.pidPath !== undefined && child.pid !== undefined)
+    writeFileSync(options.pidPath, String(child.pid))
+  return {
+    chainId: options.chainId,
+    port,
+    rpcUrl,
+    wsUrl: `ws://127.0.0.1:${port}`,
+    stop: () => stopChild(child),
+  }
+}
+
+async function waitForRpc(rpcUrl: string, child: ChildProcess, stderr: () => string): Promise<void> {
+  const deadline = Date.now() + anvilStartTimeoutMs
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`anvil exited with ${child.exitCode}: ${stderr()}`)
+    try {
+      const response = await fetch(rpcUrl, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'eth_chainId', params: [] }),
+      })
+      if (response.ok) return
+    } catch {
+      // Not listening yet: retry until the deadline.
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50))
+  }
+  child.kill('SIGKILL')
+  throw new Error(`anvil did not answer on ${rpcUrl} within ${anvilStartTimeoutMs} ms: ${stderr()}`)
+}
+
+async function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return
+  await new Promise<void>((resolve) => {
+    child.once('exit', () => resolve())
+    child.kill('SIGTERM')
+  })
+}
+
+function isAnvilProcess(pid: number): boolean {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('anvil')
+  } catch {
+    return false
+  }
+}
+
+/** A gateway killed with SIGKILL leaves its anvil children running; stop them before starting anew. */
+export async function stopOrphanedAnvil(pidPath: string): Promise<void> {
+  if (!existsSync(pidPath)) return
+  const pid = Number.parseInt(readFileSync(pidPath, 'utf8'), 10)
+  rmSync(pidPath, { force: true })
+  if (!Number.isInteger(pid) || pid <= 0 || !isAnvilProcess(pid)) return
+  process.kill(pid, 'SIGTERM')
+  const deadline = Date.now() + 10_000
+  while (isAnvilProcess(pid) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50))
+}

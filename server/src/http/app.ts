@@ -1,0 +1,75 @@
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify'
+import type { NetworkConfig } from '../config/config.types.ts'
+import { limits } from '../config/limits.ts'
+import type { Pool } from '../db/pool.ts'
+import { newId } from '../lib/ids.ts'
+import type { Logger } from '../lib/logger.ts'
+import { staticRateSource } from '../modules/invoices/invoice.rates.ts'
+import { handleError } from './errors.ts'
+import type { Metrics } from './metrics.ts'
+import { createRouteDependencies, type RouteDependencies, type RouteOptions } from './route.ts'
+import { registerApiRoutes } from './routes/api.ts'
+import { registerCheckoutRoutes } from './routes/checkout.ts'
+import { registerDashboardRoutes } from './routes/dashboard.ts'
+import { registerHealthRoutes } from './routes/health.ts'
+import { LiveEventHub } from './routes/live-stream.ts'
+import { registerCheckoutStreamRoute } from './routes/stream.ts'
+
+export type AppDependencies = {
+  pool: Pool
+  logger: Logger
+  metrics: Metrics
+  networks: readonly NetworkConfig[]
+  /** Static fiat rate table (config `rates`). */
+  rates?: Readonly<Record<string, Readonly<Record<string, string>>>>
+  /** Options of the /v1 API (clock, rate limits, response assertions); tests set them. */
+  api?: Omit<RouteOptions, 'pool' | 'networks'>
+}
+
+const requestIdPattern = /^[A-Za-z0-9_-]{1,64}$/
+
+/** The HTTP adapter: routes call module services; no business logic lives here. */
+export async function buildApp(
+  dependencies: AppDependencies,
+  registerExtraRoutes?: (app: FastifyInstance, api: RouteDependencies) => void,
+): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: dependencies.logger as FastifyBaseLogger,
+    bodyLimit: limits.requestBodyBytesMax,
+    // A caller's X-Request-Id is kept (when well-formed) so logs join across systems.
+    genReqId: (request) => {
+      const given = request.headers['x-request-id']
+      return typeof given === 'string' && requestIdPattern.test(given) ? given : newId('req')
+    },
+    return503OnClosing: true,
+  })
+  app.setErrorHandler(handleError)
+  app.setNotFoundHandler((_request, reply) => {
+    void reply.status(404).send({ code: 'route-not-found', message: 'no such route' })
+  })
+  app.addHook('onSend', async (request, reply) => {
+    void reply.header('x-request-id', request.id)
+  })
+  app.addHook('onResponse', async (request, reply) => {
+    const route = request.routeOptions.url ?? 'unmatched'
+    dependencies.metrics.httpRequests.inc({ method: request.method, route, status: String(reply.statusCode) })
+    dependencies.metrics.httpDuration.observe({ method: request.method, route }, reply.elapsedTime / 1000)
+  })
+  registerHealthRoutes(app, dependencies)
+  const api = createRouteDependencies({
+    pool: dependencies.pool,
+    networks: dependencies.networks,
+    ...(dependencies.rates === undefined ? {} : { rateSource: staticRateSource(dependencies.rates) }),
+    ...dependencies.api,
+  })
+  registerApiRoutes(app, api)
+  registerCheckoutRoutes(app)
+  // Live updates (SSE) for the checkout and the dashboard; open streams end before the server closes.
+  const liveEvents = new LiveEventHub(dependencies.pool, dependencies.logger)
+  app.addHook('preClose', async () => await liveEvents.close())
+  registerCheckoutStreamRoute(app, api, liveEvents)
+  registerDashboardRoutes(app, api, liveEvents)
+  registerExtraRoutes?.(app, api)
+  await app.ready()
+  return app
+}

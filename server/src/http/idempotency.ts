@@ -1,0 +1,259 @@
+import { createHash, randomBytes } from 'node:crypto'
+import type { Queryable } from '../db/pool.ts'
+import { AppError } from '../lib/errors.ts'
+import { httpLimits } from './http.limits.ts'
+
+/**
+ * Idempotency-Key handling (docs/adr/0009-api-contract-and-idempotency.md). The first request claims the
+ * key (an insert that commits before the handler runs); a repeat replays the stored result, a concurrent
+ * duplicate gets 409, the same key with another request gets 422. Table: migration 0007-idempotency.sql.
+ */
+
+export const idempotencyKeyRequired = () =>
+  new AppError('idempotency-key-required', 400, 'this operation moves money: send an Idempotency-Key header')
+export const idempotencyKeyInvalid = () =>
+  new AppError(
+    'idempotency-key-invalid',
+    400,
+    `the Idempotency-Key must be 1-${httpLimits.idempotencyKeyLengthMax} characters of [A-Za-z0-9_-:.]`,
+  )
+export const idempotencyKeyInProgress = () =>
+  new AppError(
+    'idempotency-key-in-progress',
+    409,
+    'a request with this Idempotency-Key is still running; retry',
+  )
+export const idempotencyKeyReused = () =>
+  new AppError('idempotency-key-reused', 422, 'this Idempotency-Key was used for a different request')
+
+// Same characters as the migration's check; the length bound comes from httpLimits.
+const keyPattern = /^[A-Za-z0-9_\-:.]+$/
+
+/** Reads the header per the operation's mode; undefined when there is no key and none is needed. */
+export function readIdempotencyKey(
+  header: string | string[] | undefined,
+  mode: 'required' | 'optional' | 'none',
+): string | undefined {
+  if (mode === 'none') return undefined
+  if (header === undefined) {
+    if (mode === 'required') throw idempotencyKeyRequired()
+    return undefined
+  }
+  // A repeated header is ambiguous (which one would a retry send?), so it is refused rather than picked.
+  if (typeof header !== 'string') throw idempotencyKeyInvalid()
+  if (header.length > httpLimits.idempotencyKeyLengthMax || !keyPattern.test(header))
+    throw idempotencyKeyInvalid()
+  return header
+}
+
+/** JSON with object keys sorted at every depth, so key order never makes two equal bodies differ. */
+export function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map((item) => canonicalJson(item ?? null)).join(',')}]`
+  if (value !== null && typeof value === 'object') {
+    const entries = Object.entries(value)
+      .filter(([, item]) => item !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    return `{${entries.map(([name, item]) => `${JSON.stringify(name)}:${canonicalJson(item)}`).join(',')}}`
+  }
+  return JSON.stringify(value) ?? 'null'
+}
+
+/** What makes two requests "the same": method, path (no query string) and canonical body. */
+export function hashIdempotentRequest(method: string, path: string, body: unknown): Buffer {
+  const canonicalBody = body === undefined ? '' : canonicalJson(body)
+  return createHash('sha256').update(`${method.toUpperCase()} ${path}\n${canonicalBody}`).digest()
+}
+
+export type IdempotencyRecordKey = Readonly<{ merchantId: string; key: string }>
+
+export type ClaimResult =
+  | { kind: 'claimed'; claimToken: string }
+  | { kind: 'replay'; status: number; body: unknown }
+  | { kind: 'in-progress' }
+  | { kind: 'reused' }
+
+type StoredRow = {
+  request_hash: Buffer
+  response_status: number | null
+  response_body: unknown
+  completed_at: Date | null
+  claimed_at: Date
+  expires_at: Date
+}
+
+type ClaimInput = IdempotencyRecordKey & {
+  operationId: string
+  requestHash: Buffer
+  now: Date
+  leaseMs?: number
+}
+
+/**
+ * Claims the key for one request in one statement of its own (committed before the handler runs, so a
+ * concurrent duplicate sees it): the insert, or, when the key exists, the stored row. A duplicate
+ * waits only if the original is between storing its response and committing (microseconds): the
+ * claim itself is committed and unlocked while the handler runs, so the duplicate reads it and answers
+ * 409 at once.
+ */
+export async function claimIdempotencyKey(db: Queryable, claim: ClaimInput): Promise<ClaimResult> {
+  const claimToken = randomBytes(16).toString('base64url')
+  const expiresAt = new Date(claim.now.getTime() + httpLimits.idempotencyKeyRetentionMs)
+  const result = await db.query<StoredRow & { claimed: boolean }>({
+    name: 'idempotency-claim',
+    text: `with inserted as (
+       insert into idempotency_keys
+         (merchant_id, key, operation_id, request_hash, claim_token, claimed_at, expires_at)
+       values ($1, $2, $3, $4, $5, $6, $7) on conflict (merchant_id, key) do nothing
+       returning true as claimed)
+     select true as claimed, null::bytea as request_hash, null::int as response_status,
+       null::jsonb as response_body, null::timestamptz as completed_at, null::timestamptz as claimed_at,
+       null::timestamptz as expires_at
+     from inserted
+     union all
+     select false, request_hash, response_status, response_body, completed_at, claimed_at, expires_at
+     from idempotency_keys
+     where merchant_id = $1 and key = $2 and not exists (select 1 from inserted)`,
+    values: [
+      claim.merchantId,
+      claim.key,
+      claim.operationId,
+      claim.requestHash,
+      claimToken,
+      claim.now,
+      expiresAt,
+    ],
+  })
+  const row = result.rows[0]
+  if (row?.claimed === true) return { kind: 'claimed', claimToken }
+  // Committed after this statement began (it waited for it), or released after a 5xx: a retry is right.
+  if (row === undefined) return { kind: 'in-progress' }
+  const leaseMs = claim.leaseMs ?? httpLimits.idempotencyClaimLeaseMs
+  const expired = row.expires_at.getTime() <= claim.now.getTime()
+  if (!expired && !row.request_hash.equals(claim.requestHash)) return { kind: 'reused' }
+  if (!expired && row.completed_at !== null && row.response_status !== null)
+    return { kind: 'replay', status: row.response_status, body: row.response_body }
+  // An unfinished claim older than the lease belongs to a process that died: this request takes it over.
+  const stale = row.completed_at === null && row.claimed_at.getTime() <= claim.now.getTime() - leaseMs
+  if (!expired && !stale) return { kind: 'in-progress' }
+  return await takeOverClaim(db, claim, claimToken, expiresAt, leaseMs)
+}
+
+/** Re-claims an expired row or a stale claim; the WHERE re-checks both, so only one taker wins. */
+async function takeOverClaim(
+  db: Queryable,
+  claim: ClaimInput,
+  claimToken: string,
+  expiresAt: Date,
+  leaseMs: number,
+): Promise<ClaimResult> {
+  const taken = await db.query(
+    `update idempotency_keys set
+       operation_id = $3, request_hash = $4, claim_token = $5, claimed_at = $6, expires_at = $7,
+       response_status = null, response_body = null, completed_at = null
+     where merchant_id = $1 and key = $2
+       and (expires_at <= $6 or (completed_at is null and request_hash = $4 and claimed_at <= $8))`,
+    [
+      claim.merchantId,
+      claim.key,
+      claim.operationId,
+      claim.requestHash,
+      claimToken,
+      claim.now,
+      expiresAt,
+      new Date(claim.now.getTime() - leaseMs),
+    ],
+  )
+  return taken.rowCount === 1 ? { kind: 'claimed', claimToken } : { kind: 'in-progress' }
+}
+
+/**
+ * Stores the result of a claimed request. Returns false when the claim is no longer ours (already
+ * completed, or taken over after the lease): the stored result is then someone else's and stays.
+ */
+export async function completeIdempotencyKey(
+  db: Queryable,
+  completion: IdempotencyRecordKey & { claimToken: string; status: number; body: unknown; now: Date },
+): Promise<boolean> {
+  const result = await db.query({
+    name: 'idempotency-complete',
+    text: `update idempotency_keys set response_status = $4, response_body = $5::jsonb, completed_at = $6
+     where merchant_id = $1 and key = $2 and claim_token = $3 and completed_at is null`,
+    values: [
+      completion.merchantId,
+      completion.key,
+      completion.claimToken,
+      completion.status,
+      JSON.stringify(completion.body ?? null),
+      completion.now,
+    ],
+  })
+  return result.rowCount === 1
+}
+
+/** Deletes an unfinished claim so a retry runs again (after a 5xx: nothing durable may be assumed). */
+export async function releaseIdempotencyKey(
+  db: Queryable,
+  release: IdempotencyRecordKey & { claimToken: string },
+): Promise<void> {
+  await db.query(
+    `delete from idempotency_keys
+     where merchant_id = $1 and key = $2 and claim_token = $3 and completed_at is null`,
+    [release.merchantId, release.key, release.claimToken],
+  )
+}
+
+/**
+ * Deletes up to `batchMax` keys that expired at `now`, oldest first; returns how many. The lead's job
+ * calls it until it returns less than batchMax. SKIP LOCKED: a row being claimed again is left alone.
+ */
+export async function deleteExpiredIdempotencyKeys(
+  db: Queryable,
+  now: Date,
+  batchMax: number = httpLimits.idempotencyCleanupBatchMax,
+): Promise<number> {
+  const result = await db.query(
+    `with expired as (
+       select merchant_id, key from idempotency_keys where expires_at <= $1
+       order by expires_at limit $2 for update skip locked)
+     delete from idempotency_keys stored using expired
+     where stored.merchant_id = expired.merchant_id and stored.key = expired.key`,
+    [now, Math.max(1, Math.min(batchMax, httpLimits.idempotencyCleanupBatchMax))],
+  )
+  return result.rowCount ?? 0
+}
+
+/**
+ * Given to a handler running under an Idempotency-Key. A handler that wants exactly-once across a
+ * crash calls `complete(client, body)` inside its own transaction, so its writes and the stored response
+ * commit together; otherwise the route stores the response after the handler returns (at-least-once
+ * if the process dies between the two).
+ */
+export type IdempotencyScope = Readonly<{
+  key: string
+  complete: (client: Queryable, responseBody: unknown) => Promise<void>
+}>
+
+/** The scope, and whether the handler stored its response itself (the route then has nothing to store). */
+export function createIdempotencyScope(
+  record: IdempotencyRecordKey & { claimToken: string },
+  response: { status: number; stored: (body: unknown) => unknown; now: () => Date },
+): { scope: IdempotencyScope; completedByHandler: () => boolean } {
+  let completedByHandler = false
+  const scope: IdempotencyScope = {
+    key: record.key,
+    complete: async (client, responseBody) => {
+      const body = response.stored(responseBody)
+      const completed = await completeIdempotencyKey(client, {
+        ...record,
+        status: response.status,
+        body,
+        now: response.now(),
+      })
+      // Lost the claim to a retry after the lease: abort this transaction, the retry owns the result.
+      if (!completed) throw idempotencyKeyInProgress()
+      // Stored in the handler's transaction, which commits before the handler returns.
+      completedByHandler = true
+    },
+  }
+  return { scope, completedByHandler: () => completedByHandler }
+}

@@ -1,0 +1,482 @@
+import { hostname } from 'node:os'
+import type { NetworkConfig } from '../config/config.types.ts'
+import type { Pool, PoolClient } from '../db/pool.ts'
+import { withTransaction } from '../db/tx.ts'
+import type { Logger } from '../lib/logger.ts'
+import { AddressSet } from '../modules/chains/address-set.ts'
+import { chainLimits } from '../modules/chains/chain.limits.ts'
+import {
+  detectReorg,
+  ensureCursor,
+  fetchBlockHeader,
+  finalizedBlockNumber,
+  LeaseLostError,
+  rangeFollowsRecordedChain,
+  recordScannedRange,
+  releaseLease,
+  rewindTo,
+  setNetworkHalt,
+  takeCursorLease,
+} from '../modules/chains/chain.service.ts'
+import type { TokenTransferLog } from '../modules/chains/chain.types.ts'
+import { EvmRpc } from '../modules/chains/evm-rpc.ts'
+import { getLogIndexShrinking, type LogIndex } from '../modules/chains/log-index.ts'
+import {
+  decodeTransferLog,
+  getLogsShrinking,
+  nativeTransfersInBlock,
+  type RawLog,
+  transferTopic,
+} from '../modules/chains/transfer-logs.ts'
+import { paymentLimits } from '../modules/payments/payment.limits.ts'
+import type { ChainObservation } from '../modules/payments/payment.types.ts'
+import {
+  type AddressWatermark,
+  currentAddressWatermark,
+  loadAddressesAfter,
+  loadAddressesSince,
+  loadAddressPrefixesAfter,
+  loadAddressPrefixesSince,
+  orphanPayments,
+  progressPayments,
+  recordObservedTransfers,
+} from '../modules/payments/payment-recording.service.ts'
+
+export type TickResult = 'caught-up' | 'more' | 'standby'
+
+export type ChainWatcherOptions = {
+  pool: Pool
+  network: NetworkConfig
+  logger: Logger
+  rpc?: EvmRpc
+  workerId?: string
+}
+
+type BlockRef = { number: bigint; hash: string }
+
+/**
+ * The logs of one block range, read between two looks at the range's end block (the same hash both
+ * times: no reorg replaced the range while it was read), with the parent of its first block as seen then.
+ */
+type RangeLogs = {
+  fromBlock: bigint
+  coveredToBlock: bigint
+  /** Configured tokens' Transfer logs, as received (most are not ours: see log-index.ts). */
+  configured: LogIndex
+  /** Other tokens' Transfer logs to the small watch list (recorded as unsupported). */
+  other: RawLog[]
+  end: BlockRef
+  parent: BlockRef | undefined
+}
+
+/** A range ready to record: only the transfers that reach candidate addresses are kept. */
+type ScannedRange = Omit<RangeLogs, 'configured' | 'other'> & { transfers: TokenTransferLog[] }
+
+/**
+ * One network's deposit watcher. Each tick: take the network's lease (one scanner per network across
+ * processes), check stored block hashes for a reorg, scan the next bounded block range for Transfer logs
+ * of the configured tokens (and, for small watch sets, of any token), record what reaches our addresses,
+ * advance the cursor, and move open payments toward finality — every write of a tick in one transaction.
+ * While catching up, the next range's logs are read while this range is written (one range ahead, a
+ * read only), and open payments move when the cursor reaches the head (or every
+ * catchUpCreditingIntervalMs), so catch-up costs about one eth_getLogs per range (docs/adr/0011).
+ * New-head pushes over WebSocket only wake the loop; they never write.
+ */
+export class ChainWatcher {
+  readonly rpc: EvmRpc
+  readonly workerId: string
+  private readonly addresses = new AddressSet(1024)
+  private readonly smallWatchList: string[] = []
+  private readonly tokenAddresses: string[]
+  /** Where the next address load starts; undefined until the first load has read everything. */
+  private addressWatermark: AddressWatermark | undefined
+  private addressLoad: Promise<void> = Promise.resolve()
+  private addressesPrimed = false
+  private prefetched: { fromBlock: bigint; logs: Promise<RangeLogs | undefined> } | undefined
+  private lastCreditedAtMs = performance.now()
+  private cursorReady = false
+  private stopping = false
+  private loop: Promise<void> | undefined
+  private subscription: Promise<void> | undefined
+  private wakeUp: (() => void) | undefined
+  private wokenDuringTick = false
+  private unwatchHeads: (() => void) | undefined
+
+  constructor(private readonly options: ChainWatcherOptions) {
+    this.rpc = options.rpc ?? new EvmRpc(options.network)
+    this.workerId = options.workerId ?? `${hostname()}:${process.pid}:${options.network.name}`
+    this.tokenAddresses = options.network.tokens.map((token) => token.contractAddress.toLowerCase())
+  }
+
+  start(): void {
+    // No push (no WebSocket URL, or it failed): the loop still polls every watcherIdleMs.
+    this.subscription = this.subscribeToHeads().catch(() => {})
+    this.loop = this.run()
+  }
+
+  async stop(): Promise<void> {
+    this.stopping = true
+    await this.subscription
+    this.unwatchHeads?.()
+    this.wakeUp?.()
+    await this.loop
+    this.dropPrefetch()
+    await this.addressLoad.catch(() => {})
+    await releaseLease(this.options.pool, this.options.network.name, this.workerId).catch(() => {})
+  }
+
+  /** A new head: end the current pause, or skip the next one if a tick is running (no lost wake-ups). */
+  wake(): void {
+    if (this.wakeUp === undefined) this.wokenDuringTick = true
+    else this.wakeUp()
+  }
+
+  private async run(): Promise<void> {
+    while (!this.stopping) {
+      let pauseMs = 0
+      try {
+        const result = await this.tick()
+        if (result !== 'more') pauseMs = chainLimits.watcherIdleMs
+      } catch (error) {
+        pauseMs = chainLimits.watcherErrorBackoffMs
+        const level = error instanceof LeaseLostError ? 'info' : 'warn'
+        this.options.logger[level](
+          { network: this.options.network.name, err: error, rpc: this.rpc.status() },
+          'watcher tick failed',
+        )
+      }
+      if (pauseMs > 0 && !this.stopping) await this.pause(pauseMs)
+    }
+  }
+
+  private async pause(ms: number): Promise<void> {
+    if (this.wokenDuringTick) {
+      this.wokenDuringTick = false
+      return
+    }
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, ms)
+      this.wakeUp = () => {
+        clearTimeout(timer)
+        resolve()
+      }
+    })
+    this.wakeUp = undefined
+  }
+
+  private async subscribeToHeads(): Promise<void> {
+    const wsUrl = this.options.network.rpcUrls.find((url) => url.startsWith('ws'))
+    if (wsUrl === undefined) return
+    // viem's client is loaded only for push: a watcher that polls over HTTP does not carry it.
+    const { createPublicClient, webSocket } = await import('viem')
+    if (this.stopping) return
+    const client = createPublicClient({ transport: webSocket(wsUrl, { retryCount: 3, timeout: 5_000 }) })
+    this.unwatchHeads = client.watchBlockNumber({ onBlockNumber: () => this.wake(), onError: () => {} })
+  }
+
+  /** One bounded step; exposed for tests, which drive the watcher tick by tick. */
+  async tick(): Promise<TickResult> {
+    const { pool, network } = this.options
+    if (!this.addressesPrimed) {
+      // The first load of a large watch set overlaps the first reads; the load after them still runs.
+      this.addressesPrimed = true
+      this.refreshAddresses().catch(() => {})
+    }
+    const headNumber = await this.rpc.headBlockNumber()
+    if (!this.cursorReady) {
+      await ensureCursor(pool, network, headNumber)
+      this.cursorReady = true
+    }
+    const lease = await takeCursorLease(pool, network.name, this.workerId)
+    if (lease === undefined || (await this.handleReorg())) {
+      this.dropPrefetch()
+      return lease === undefined ? 'standby' : 'more'
+    }
+    const finalizedNumber = await finalizedBlockNumber(this.rpc, network, headNumber)
+    const observation = { headNumber, finalizedNumber }
+    const creditingHalted = lease.haltedReason !== null
+    if (lease.nextBlock > headNumber) {
+      this.dropPrefetch()
+      const moved = await withTransaction(pool, async (client) => {
+        await recordScannedRange(client, {
+          network: network.name,
+          workerId: this.workerId,
+          nextBlock: lease.nextBlock,
+          blocks: [],
+          finalizedNumber,
+        })
+        return await this.creditOpenPayments(client, observation, creditingHalted)
+      })
+      // A full batch of moves means more are waiting: go on without the idle pause.
+      return moved >= paymentLimits.openPaymentsPerTickMax ? 'more' : 'caught-up'
+    }
+    const toBlock =
+      lease.nextBlock + BigInt(chainLimits.blockRangeMax) - 1n < headNumber
+        ? lease.nextBlock + BigInt(chainLimits.blockRangeMax) - 1n
+        : headNumber
+    const scan = await this.scanRange(lease.nextBlock, toBlock, headNumber)
+    if (scan === undefined) return 'more' // the range end changed while we read it: a reorg; look again
+    const recorded = await this.recordRange(scan, observation, {
+      creditingHalted,
+      credit: toBlock === headNumber || this.creditingDue(),
+    })
+    if (!recorded) {
+      this.dropPrefetch()
+      return 'more' // the range does not continue the recorded chain: the next reorg check finds the fork
+    }
+    return scan.coveredToBlock < headNumber ? 'more' : 'caught-up'
+  }
+
+  /** Records one scanned range in one transaction; false (nothing written) if it is on another fork. */
+  private async recordRange(
+    scan: ScannedRange,
+    observation: ChainObservation,
+    options: { creditingHalted: boolean; credit: boolean },
+  ): Promise<boolean> {
+    const { pool, network } = this.options
+    const blocks = new Map<bigint, string>([[scan.end.number, scan.end.hash]])
+    for (const transfer of scan.transfers) blocks.set(transfer.blockNumber, transfer.blockHash)
+    return await withTransaction(pool, async (client) => {
+      if (!(await rangeFollowsRecordedChain(client, network.name, scan.parent))) return false
+      await recordObservedTransfers(client, network, scan.transfers)
+      await recordScannedRange(client, {
+        network: network.name,
+        workerId: this.workerId,
+        nextBlock: scan.coveredToBlock + 1n,
+        blocks: [...blocks].map(([number, hash]) => ({ number, hash })),
+        finalizedNumber: observation.finalizedNumber,
+      })
+      if (options.credit) await this.creditOpenPayments(client, observation, options.creditingHalted)
+      return true
+    })
+  }
+
+  private async creditOpenPayments(
+    client: PoolClient,
+    observation: ChainObservation,
+    creditingHalted: boolean,
+  ): Promise<number> {
+    this.lastCreditedAtMs = performance.now()
+    return await progressPayments(client, this.options.network, observation, { creditingHalted })
+  }
+
+  private creditingDue(): boolean {
+    return performance.now() - this.lastCreditedAtMs >= chainLimits.catchUpCreditingIntervalMs
+  }
+
+  private async handleReorg(): Promise<boolean> {
+    const { pool, network, logger } = this.options
+    const finding = await detectReorg(pool, this.rpc, network.name)
+    if (finding === undefined) return false
+    await withTransaction(pool, async (client) => {
+      const orphaned = await orphanPayments(client, network, finding.forkBlock)
+      await rewindTo(client, network.name, this.workerId, finding.forkBlock)
+      if (finding.deeperThanFinality) {
+        await setNetworkHalt(
+          client,
+          network.name,
+          `reorg from block ${finding.forkBlock} reached a block we had seen final`,
+        )
+      }
+      logger[finding.deeperThanFinality ? 'error' : 'warn'](
+        {
+          network: network.name,
+          forkBlock: finding.forkBlock.toString(),
+          orphaned: orphaned.length,
+          deeperThanFinality: finding.deeperThanFinality,
+        },
+        finding.deeperThanFinality
+          ? 'ALERT: reorg deeper than finality: crediting halted on this network'
+          : 'reorg: rescanning',
+      )
+    })
+    return true
+  }
+
+  /**
+   * Reads [fromBlock, toBlock] (or takes the range read ahead, if it starts there), starts reading the
+   * next range, and keeps the transfers to candidate addresses. The raw logs do not outlive this call.
+   */
+  private async scanRange(
+    fromBlock: bigint,
+    toBlock: bigint,
+    headNumber: bigint,
+  ): Promise<ScannedRange | undefined> {
+    const range =
+      (await this.takePrefetched(fromBlock, headNumber)) ?? (await this.readRange(fromBlock, toBlock))
+    if (range === undefined) return undefined
+    if (range.coveredToBlock < headNumber && this.largeWatchSet)
+      this.prefetch(range.coveredToBlock + 1n, headNumber)
+    await this.refreshAddresses() // after the range's logs were read: docs/adr/0011
+    const transfers: TokenTransferLog[] = []
+    const keep = (log: RawLog) => {
+      const transfer = decodeTransferLog(log)
+      if (
+        transfer !== undefined &&
+        transfer.blockNumber <= range.coveredToBlock &&
+        this.addresses.has(transfer.to)
+      )
+        transfers.push(transfer)
+    }
+    const { configured } = range
+    for (let index = 0; index < configured.length; index += 1) {
+      // Most logs pay someone else: their recipient prefix is tested before anything is parsed.
+      const kind = configured.kind(index)
+      if (kind === 'not-transfer') continue
+      if (kind === 'plain' && !this.addresses.hasPrefix(...configured.recipientPrefix(index))) continue
+      keep(configured.parse<RawLog>(index))
+    }
+    for (const log of range.other) keep(log)
+    transfers.push(...(await this.nativeTransfers(fromBlock, range.coveredToBlock)))
+    const { configured: _configured, other: _other, ...scanned } = range
+    return { ...scanned, transfers }
+  }
+
+  /**
+   * The range read ahead, if it starts at `fromBlock` and is still on the chain: its end block must still
+   * have the hash it had when the logs were read (then so do all blocks below it), so what is recorded
+   * (and perhaps credited) in this tick is as current as a range read now. Otherwise, or if the read
+   * failed, the caller reads the range again.
+   */
+  private async takePrefetched(fromBlock: bigint, headNumber: bigint): Promise<RangeLogs | undefined> {
+    const prefetched = this.prefetched
+    this.prefetched = undefined
+    if (prefetched === undefined || prefetched.fromBlock !== fromBlock) return undefined
+    const range = await prefetched.logs.catch(() => undefined)
+    if (range === undefined || range.coveredToBlock > headNumber) return undefined
+    const end = await fetchBlockHeader(this.rpc, range.coveredToBlock)
+    return end?.hash === range.end.hash ? range : undefined
+  }
+
+  /**
+   * Starts reading the next range while this one is written: one range ahead at most, configured tokens
+   * only (large watch sets: the unsupported-token filter needs the address list of the moment).
+   */
+  private prefetch(fromBlock: bigint, headNumber: bigint): void {
+    const last = fromBlock + BigInt(chainLimits.blockRangeMax) - 1n
+    const logs = this.readRange(fromBlock, last < headNumber ? last : headNumber)
+    logs.catch(() => {}) // awaited (and retried) by the tick that takes it, or dropped
+    this.prefetched = { fromBlock, logs }
+  }
+
+  private dropPrefetch(): void {
+    this.prefetched = undefined
+  }
+
+  private async readRange(fromBlock: bigint, toBlock: bigint): Promise<RangeLogs | undefined> {
+    const [endBefore, parent] = await Promise.all([
+      fetchBlockHeader(this.rpc, toBlock),
+      fromBlock > 0n ? fetchBlockHeader(this.rpc, fromBlock - 1n) : undefined,
+    ])
+    const configured = await getLogIndexShrinking(
+      this.rpc,
+      { fromBlock, toBlock },
+      { address: this.tokenAddresses, topics: [transferTopic] },
+    )
+    let coveredToBlock = configured.coveredToBlock
+    let other: RawLog[] = []
+    if (!this.largeWatchSet) {
+      await this.refreshAddresses() // after the logs were read, before the recipient filter is built
+      if (this.smallWatchList.length > 0 && !this.largeWatchSet) {
+        const unsupported = await this.unsupportedTokenLogs(fromBlock, coveredToBlock)
+        coveredToBlock = unsupported.coveredToBlock
+        other = unsupported.logs
+      }
+    }
+    const end = coveredToBlock === toBlock ? endBefore : await fetchBlockHeader(this.rpc, coveredToBlock)
+    const endAfter = await fetchBlockHeader(this.rpc, coveredToBlock)
+    if (end === undefined || endAfter?.hash !== end.hash) return undefined
+    return { fromBlock, coveredToBlock, configured: configured.index, other, end, parent }
+  }
+
+  /** Transfer logs of tokens we do not support, to the (few) watched addresses: recorded as unsupported. */
+  private async unsupportedTokenLogs(fromBlock: bigint, toBlock: bigint) {
+    const topics = this.smallWatchList.map((address) => `0x${address.slice(2).padStart(64, '0')}`)
+    const other = await getLogsShrinking(
+      this.rpc,
+      { fromBlock, toBlock },
+      { topics: [transferTopic, null, topics] },
+    )
+    return {
+      coveredToBlock: other.coveredToBlock,
+      logs: other.logs.filter((log) => !this.tokenAddresses.includes(log.address.toLowerCase())),
+    }
+  }
+
+  /** Past unsupportedTokenWatchAddressesMax addresses, only configured tokens are watched (for good). */
+  private get largeWatchSet(): boolean {
+    return this.smallWatchList.length > chainLimits.unsupportedTokenWatchAddressesMax
+  }
+
+  /**
+   * Native coin sent to deposit addresses is recorded as unsupported. It needs every transaction of every
+   * block, so it runs only near the head (short ranges) and for small watch sets.
+   */
+  private async nativeTransfers(fromBlock: bigint, toBlock: bigint): Promise<TokenTransferLog[]> {
+    const small = this.smallWatchList.length > 0 && !this.largeWatchSet
+    if (!small || toBlock - fromBlock + 1n > BigInt(chainLimits.nativeScanBlocksMax)) return []
+    const found: TokenTransferLog[] = []
+    for (let block = fromBlock; block <= toBlock; block += 1n) {
+      found.push(...(await nativeTransfersInBlock(this.rpc, block, (address) => this.addresses.has(address))))
+    }
+    return found
+  }
+
+  /** Loads the addresses created since the last load; loads run one after another, never two at once. */
+  private refreshAddresses(): Promise<void> {
+    this.addressLoad = this.addressLoad.catch(() => {}).then(() => this.loadNewAddresses())
+    return this.addressLoad
+  }
+
+  /**
+   * The first load reads every address (by sequence, in parallel pages); later loads read what
+   * transactions at or after the previous load's snapshot created (docs/adr/0011: `sequence` is taken at
+   * insert, so it cannot tell what committed since). The next watermark is taken before reading.
+   */
+  private async loadNewAddresses(): Promise<void> {
+    const next = await currentAddressWatermark(this.options.pool)
+    if (this.addressWatermark === undefined) await this.loadAllAddresses()
+    else await this.loadAddressesSince(this.addressWatermark)
+    this.addressWatermark = next
+  }
+
+  /**
+   * Rows while the watch set is small (the unsupported-token filter needs whole addresses), then packed
+   * 8-byte prefixes: a million addresses load as 8 MB of bytes, not a million row objects.
+   */
+  private async loadAllAddresses(): Promise<void> {
+    const { pool } = this.options
+    let lastSequence = 0n
+    while (!this.largeWatchSet) {
+      const page = await loadAddressesAfter(pool, lastSequence, chainLimits.addressLoadPageSize)
+      for (const row of page) {
+        this.addresses.add(row.address)
+        if (!this.largeWatchSet) this.smallWatchList.push(row.address)
+        lastSequence = row.sequence
+      }
+      if (page.length < chainLimits.addressLoadPageSize) return
+    }
+    await loadAddressPrefixesAfter(pool, lastSequence, {
+      pageSize: chainLimits.addressPrefixLoadPageSize,
+      concurrency: chainLimits.addressLoadConcurrency,
+      onStart: (countAtMost) => this.addresses.reserve(Number(countAtMost)),
+      onPage: (prefixes) => this.addresses.addPrefixes(prefixes),
+    })
+  }
+
+  /** New addresses since `watermark`; re-read ones (of transactions then running) are already in the set. */
+  private async loadAddressesSince(watermark: AddressWatermark): Promise<void> {
+    const { pool } = this.options
+    if (this.largeWatchSet) {
+      await loadAddressPrefixesSince(pool, watermark, chainLimits.addressPrefixLoadPageSize, (prefixes) =>
+        this.addresses.addPrefixes(prefixes),
+      )
+      return
+    }
+    await loadAddressesSince(pool, watermark, chainLimits.addressLoadPageSize, (addresses) => {
+      for (const address of addresses) {
+        if (this.addresses.add(address) && !this.largeWatchSet) this.smallWatchList.push(address)
+      }
+    })
+  }
+}

@@ -1,0 +1,42 @@
+import type { NetworkConfig } from '../config/config.types.ts'
+import type { Pool } from '../db/pool.ts'
+import { assert } from '../lib/assert.ts'
+import { staticRateSource } from '../modules/invoices/invoice.rates.ts'
+import {
+  expireDueInvoices,
+  type InvoiceContext,
+  reevaluateInvoice,
+} from '../modules/invoices/invoice.service.ts'
+import { evaluateInvoiceJobKind } from '../modules/payments/payment.service.ts'
+import type { JobHandler } from './runner.ts'
+
+export const expireInvoicesJobKind = 'expire-invoices'
+
+export function invoiceContext(
+  networks: readonly NetworkConfig[],
+  rates: Readonly<Record<string, Readonly<Record<string, string>>>>,
+): InvoiceContext {
+  return { networks, rateSource: staticRateSource(rates), now: () => new Date() }
+}
+
+/** Re-evaluates one invoice after one of its payments changed (enqueued by the payments module). */
+export function createEvaluateInvoiceHandler(pool: Pool, context: InvoiceContext): [string, JobHandler] {
+  return [
+    evaluateInvoiceJobKind,
+    async (job) => {
+      const invoiceId = job.payload.invoice_id
+      assert(typeof invoiceId === 'string', 'evaluate-invoice job without invoice_id')
+      await reevaluateInvoice(pool, invoiceId, context)
+    },
+  ]
+}
+
+/** Periodic: moves invoices past their expiry or monitoring end (scheduled by jobs/scheduler.ts). */
+export function createExpireInvoicesHandler(pool: Pool, context: InvoiceContext): [string, JobHandler] {
+  return [
+    expireInvoicesJobKind,
+    async () => {
+      await expireDueInvoices(pool, context)
+    },
+  ]
+}

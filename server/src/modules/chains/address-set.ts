@@ -1,0 +1,105 @@
+/**
+ * The set of watched EVM addresses, compact enough for millions: each address is kept as its first
+ * 8 bytes (two uint32 words) in an open-addressing table with linear probing, 8 bytes a slot at a load
+ * factor ≤ 1/2 — 1,000,000 addresses take 16 MiB, where a Set of strings takes over 100 MiB.
+ *
+ * A hit is a candidate, not a proof: two addresses sharing their first 8 bytes collide with
+ * probability ~n/2^64, so callers confirm hits against the database (which they do anyway to learn
+ * who owns the address). A miss is certain.
+ */
+export class AddressSet {
+  private high: Uint32Array
+  private low: Uint32Array
+  private used: Uint8Array
+  private count = 0
+
+  constructor(capacityHint = 1024) {
+    let capacity = 1024
+    while (capacity < capacityHint * 2) capacity *= 2
+    this.high = new Uint32Array(capacity)
+    this.low = new Uint32Array(capacity)
+    this.used = new Uint8Array(capacity)
+  }
+
+  get size(): number {
+    return this.count
+  }
+
+  /** Adds an address (0x-prefixed, any letter case); returns false if it was already there. */
+  add(address: string): boolean {
+    if (this.count * 2 >= this.used.length) this.grow()
+    return this.insert(prefixWord(address, 2), prefixWord(address, 10))
+  }
+
+  /**
+   * Adds addresses given as their packed 8-byte prefixes (big-endian, 8 bytes each, as loaded from the
+   * database without a string or row object per address); returns how many were new.
+   */
+  addPrefixes(prefixes: Uint8Array): number {
+    const view = new DataView(prefixes.buffer, prefixes.byteOffset, prefixes.byteLength)
+    let added = 0
+    for (let offset = 0; offset + 8 <= prefixes.byteLength; offset += 8) {
+      if (this.count * 2 >= this.used.length) this.grow()
+      if (this.insert(view.getUint32(offset), view.getUint32(offset + 4))) added += 1
+    }
+    return added
+  }
+
+  /** Makes room for `additional` more addresses at once (one allocation instead of repeated doubling). */
+  reserve(additional: number): void {
+    let capacity = this.used.length
+    while (capacity < (this.count + additional) * 2) capacity *= 2
+    if (capacity > this.used.length) this.grow(capacity)
+  }
+
+  /** `address` may be a 0x address or a 32-byte log topic (the address is its last 20 bytes). */
+  has(addressOrTopic: string): boolean {
+    const offset = addressOrTopic.length === 66 ? 26 : 2
+    return this.hasPrefix(prefixWord(addressOrTopic, offset), prefixWord(addressOrTopic, offset + 8))
+  }
+
+  /** An address given as its first 8 bytes, as two big-endian words. */
+  hasPrefix(high: number, low: number): boolean {
+    const mask = this.used.length - 1
+    for (let slot = mix(high, low) & mask; this.used[slot] === 1; slot = (slot + 1) & mask) {
+      if (this.high[slot] === high && this.low[slot] === low) return true
+    }
+    return false
+  }
+
+  private insert(high: number, low: number): boolean {
+    const mask = this.used.length - 1
+    let slot = mix(high, low) & mask
+    while (this.used[slot] === 1) {
+      if (this.high[slot] === high && this.low[slot] === low) return false
+      slot = (slot + 1) & mask
+    }
+    this.used[slot] = 1
+    this.high[slot] = high
+    this.low[slot] = low
+    this.count += 1
+    return true
+  }
+
+  private grow(capacity = this.used.length * 2): void {
+    const { high, low, used } = this
+    this.high = new Uint32Array(capacity)
+    this.low = new Uint32Array(capacity)
+    this.used = new Uint8Array(capacity)
+    this.count = 0
+    for (let slot = 0; slot < used.length; slot += 1) {
+      if (used[slot] === 1) this.insert(high[slot] as number, low[slot] as number)
+    }
+  }
+}
+
+function prefixWord(hex: string, offset: number): number {
+  return Number.parseInt(hex.slice(offset, offset + 8), 16) >>> 0
+}
+
+/** Addresses are hashes already, but mixing guards against crafted prefixes clustering in one run. */
+function mix(high: number, low: number): number {
+  let value = (high ^ Math.imul(low, 0x9e3779b1)) >>> 0
+  value = Math.imul(value ^ (value >>> 16), 0x85ebca6b) >>> 0
+  return (value ^ (value >>> 13)) >>> 0
+}

@@ -1,0 +1,114 @@
+import type { TokenTransferLog } from './chain.types.ts'
+import { type EvmRpc, RpcResponseError } from './evm-rpc.ts'
+
+/** keccak256("Transfer(address,address,uint256)") */
+export const transferTopic = '0xddf252ad1be2c89b69c2b068fc378daa952ba7f163c4a11628f55a4df523b3ef'
+
+export type RawLog = {
+  address: string
+  topics: string[]
+  data: string
+  blockNumber: string
+  blockHash: string
+  transactionHash: string
+  logIndex: string
+  removed?: boolean
+}
+
+export type BlockRange = { fromBlock: bigint; toBlock: bigint }
+
+// Providers refuse large answers with assorted messages and codes (Infura: "query returned more than
+// 10000 results"; Alchemy: "Log response size exceeded"; others: "block range is too large", -32005).
+const tooManyResultsPattern =
+  /more than \d+ results|response size|range is too (large|wide)|too many|limit exceeded|exceed/i
+
+export function isTooManyResultsError(error: unknown): boolean {
+  return (
+    error instanceof RpcResponseError && (error.code === -32005 || tooManyResultsPattern.test(error.message))
+  )
+}
+
+/** Decodes a Transfer log; logs that are not a standard 3-topic Transfer (e.g. ERC-721) return undefined. */
+export function decodeTransferLog(log: RawLog): TokenTransferLog | undefined {
+  const [topic0, fromTopic, toTopic] = log.topics
+  if (topic0 !== transferTopic || fromTopic === undefined || toTopic === undefined || log.topics.length !== 3)
+    return undefined
+  if (!/^0x[0-9a-fA-F]{1,64}$/.test(log.data)) return undefined
+  return {
+    blockNumber: BigInt(log.blockNumber),
+    blockHash: log.blockHash.toLowerCase(),
+    txHash: log.transactionHash.toLowerCase(),
+    logIndex: Number.parseInt(log.logIndex, 16),
+    tokenAddress: log.address.toLowerCase(),
+    from: `0x${fromTopic.slice(26).toLowerCase()}`,
+    to: `0x${toTopic.slice(26).toLowerCase()}`,
+    amount: BigInt(log.data),
+  }
+}
+
+export type LogQuery = { address?: readonly string[]; topics: readonly (string | readonly string[] | null)[] }
+
+/**
+ * eth_getLogs over `range`, halving the range whenever the provider answers "too many results", so a
+ * busy block range costs more calls but never fails the scan. Returns the logs and the block the answer
+ * actually covers up to (≤ range.toBlock): the caller advances its cursor to there.
+ */
+export async function getLogsShrinking(
+  rpc: EvmRpc,
+  range: BlockRange,
+  query: LogQuery,
+): Promise<{ logs: RawLog[]; coveredToBlock: bigint }> {
+  let toBlock = range.toBlock
+  for (;;) {
+    try {
+      const logs = await rpc.call<RawLog[]>('eth_getLogs', [
+        { fromBlock: `0x${range.fromBlock.toString(16)}`, toBlock: `0x${toBlock.toString(16)}`, ...query },
+      ])
+      return { logs, coveredToBlock: toBlock }
+    } catch (error) {
+      if (!isTooManyResultsError(error) || toBlock === range.fromBlock) throw error
+      toBlock = range.fromBlock + (toBlock - range.fromBlock) / 2n
+    }
+  }
+}
+
+/** Native coin transfers are recorded like token transfers, under this token address and log index. */
+export const nativeTokenAddress = '0x0000000000000000000000000000000000000000'
+/** A transaction carries at most one native value transfer: the reserved log index names it. */
+export const nativeTransferLogIndex = 2_147_483_647
+
+type FullBlock = {
+  number: string
+  hash: string
+  transactions: { hash: string; to: string | null; from: string; value: string }[]
+}
+
+/**
+ * Native coin sent to watched addresses in `blockNumber` (from the block's transactions: there is no log).
+ * Internal transfers by contracts are not seen this way; that needs tracing (docs/adr/0011).
+ */
+export async function nativeTransfersInBlock(
+  rpc: EvmRpc,
+  blockNumber: bigint,
+  isWatched: (address: string) => boolean,
+): Promise<TokenTransferLog[]> {
+  const block = await rpc.call<FullBlock | null>('eth_getBlockByNumber', [
+    `0x${blockNumber.toString(16)}`,
+    true,
+  ])
+  if (block === null) return []
+  return block.transactions
+    .filter(
+      (transaction) => transaction.to !== null && BigInt(transaction.value) > 0n && isWatched(transaction.to),
+    )
+    .map((transaction) => ({
+      blockNumber,
+      blockHash: block.hash.toLowerCase(),
+      txHash: transaction.hash.toLowerCase(),
+      logIndex: nativeTransferLogIndex,
+      tokenAddress: nativeTokenAddress,
+      from: transaction.from.toLowerCase(),
+      to: (transaction.to as string).toLowerCase(),
+      amount: BigInt(transaction.value),
+    }))
+}

@@ -1,0 +1,134 @@
+import type { Queryable } from '../../db/pool.ts'
+import { assert } from '../../lib/assert.ts'
+import type { EventPayload, StoredEvent } from './event.types.ts'
+
+type EventRow = {
+  id: string
+  sequence: string
+  type: string
+  merchant_id: string | null
+  subject_id: string | null
+  payload: EventPayload
+  created_at: Date
+}
+
+const eventColumns = 'id, sequence, type, merchant_id, subject_id, payload, created_at'
+
+function toEvent(row: EventRow): StoredEvent {
+  return {
+    id: row.id,
+    sequence: row.sequence,
+    type: row.type,
+    merchantId: row.merchant_id,
+    subjectId: row.subject_id,
+    payload: row.payload,
+    createdAt: row.created_at,
+  }
+}
+
+/**
+ * Inserts the event and, when `dispatch` is given, its fan-out job in one statement: the two cannot be
+ * separated even if the caller forgot its transaction. The job insert is part of the same
+ * statement, so it mirrors db/job-queue.ts `enqueueJob` (same columns, dedupe semantics, NOTIFY channel).
+ */
+export async function insertEvent(
+  db: Queryable,
+  event: Readonly<{
+    id: string
+    type: string
+    merchantId: string | null
+    subjectId: string | null
+    payloadJson: string
+  }>,
+  dispatch: Readonly<{ jobKind: string; attemptsMax: number }> | undefined,
+): Promise<StoredEvent> {
+  const result = await db.query<EventRow>(
+    `with inserted as (
+       insert into events (id, type, merchant_id, subject_id, payload) values ($1, $2, $3, $4, $5::jsonb)
+       returning ${eventColumns}
+     ), job as (
+       insert into jobs (kind, payload, attempts_max, dedupe_key)
+       select $6, jsonb_build_object('eventId', id), $7, id from inserted where $6::text is not null
+       on conflict (dedupe_key) do nothing
+     )
+     select ${eventColumns} from inserted`,
+    [
+      event.id,
+      event.type,
+      event.merchantId,
+      event.subjectId,
+      event.payloadJson,
+      dispatch?.jobKind ?? null,
+      dispatch?.attemptsMax ?? 1,
+    ],
+  )
+  const row = result.rows[0]
+  assert(row !== undefined, 'insert … returning produced no row')
+  // NOTIFY is transactional: idle workers wake at commit, and never for a rolled-back event.
+  if (dispatch !== undefined) await db.query("select pg_notify('sluice_jobs', $1)", [dispatch.jobKind])
+  return toEvent(row)
+}
+
+export async function findEvent(db: Queryable, id: string): Promise<StoredEvent | undefined> {
+  const result = await db.query<EventRow>(`select ${eventColumns} from events where id = $1`, [id])
+  const row = result.rows[0]
+  return row === undefined ? undefined : toEvent(row)
+}
+
+/**
+ * Inserts many events and their fan-out jobs in one statement (a watcher range can produce thousands);
+ * same guarantees as insertEvent.
+ */
+export async function insertEvents(
+  db: Queryable,
+  events: readonly Readonly<{
+    id: string
+    type: string
+    merchantId: string | null
+    subjectId: string | null
+    payloadJson: string
+  }>[],
+  dispatch: Readonly<{ jobKind: string; attemptsMax: number }>,
+): Promise<void> {
+  if (events.length === 0) return
+  await db.query(
+    `with inserted as (
+       insert into events (id, type, merchant_id, subject_id, payload)
+       select id, type, merchant_id, subject_id, payload::jsonb
+       from unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[]) as e(id, type, merchant_id, subject_id, payload)
+       returning id
+     )
+     insert into jobs (kind, payload, attempts_max, dedupe_key)
+     select $6, jsonb_build_object('eventId', id), $7, id from inserted
+     on conflict (dedupe_key) do nothing`,
+    [
+      events.map((event) => event.id),
+      events.map((event) => event.type),
+      events.map((event) => event.merchantId),
+      events.map((event) => event.subjectId),
+      events.map((event) => event.payloadJson),
+      dispatch.jobKind,
+      dispatch.attemptsMax,
+    ],
+  )
+  await db.query("select pg_notify('sluice_jobs', $1)", [dispatch.jobKind])
+}
+
+/** Events with a sequence above `afterSequence`, in sequence order, at most `limit` (live streams). */
+export async function selectEventsAfter(
+  db: Queryable,
+  afterSequence: string,
+  limit: number,
+): Promise<StoredEvent[]> {
+  const result = await db.query<EventRow>(
+    `select ${eventColumns} from events where sequence > $1 order by sequence limit $2`,
+    [afterSequence, limit],
+  )
+  return result.rows.map(toEvent)
+}
+
+/** The highest sequence written so far ('0' for an empty outbox). */
+export async function selectLastEventSequence(db: Queryable): Promise<string> {
+  const result = await db.query<{ last: string | null }>('select max(sequence) as last from events')
+  return result.rows[0]?.last ?? '0'
+}

@@ -1,0 +1,458 @@
+import { formatUnits, MoneyError, parseUnits } from '@sluice/sdk/money'
+import type { NetworkConfig, TokenConfig } from '../../config/config.types.ts'
+import type { Pool, PoolClient, Queryable } from '../../db/pool.ts'
+import { withTransaction } from '../../db/tx.ts'
+import { newId } from '../../lib/ids.ts'
+import { recordEvent } from '../events/event.service.ts'
+import { createTransfer, getOrCreateAccount } from '../ledger/ledger.service.ts'
+import { allocateDepositAddressWith, listOwnerPayments } from '../payments/payment.service.ts'
+import type { Payment } from '../payments/payment.types.ts'
+import {
+  amountInvalid,
+  assetUnsupported,
+  currencyUnsupported,
+  invoiceNotFound,
+  invoiceOldRevision,
+  invoiceStatusConflict,
+  networkUnknown,
+  rateUnavailable,
+} from './invoice.errors.ts'
+import { invoiceLimits } from './invoice.limits.ts'
+import { minorDueFor, sameCurrencyRate, valueOfPayment } from './invoice.money.ts'
+import type { RateSource } from './invoice.rates.ts'
+import { rateDecimals } from './invoice.rates.ts'
+import {
+  type InvoiceInsert,
+  type InvoiceRow,
+  insertInvoiceWithOptions,
+  insertMark,
+  type OptionRow,
+  selectDueForExpiry,
+  selectInvoice,
+  selectInvoices,
+  selectOptions,
+  updateInvoiceState,
+} from './invoice.repo.ts'
+import { applyMark, canMark, evaluateInvoice, eventsForChange } from './invoice.state.ts'
+import type { InvoiceFacts, InvoiceState, InvoiceStatus, ManualMark } from './invoice.types.ts'
+import { valueDecimals } from './invoice.types.ts'
+
+export type InvoiceContext = Readonly<{
+  networks: readonly NetworkConfig[]
+  rateSource: RateSource
+  now: () => Date
+}>
+
+export type CreateInvoiceInput = Readonly<{
+  merchantId: string
+  amount: string
+  currency: string
+  networks?: readonly string[] | undefined
+  expiresInMinutes?: number | undefined
+  monitoringMinutes?: number | undefined
+  toleranceBasisPoints?: number | undefined
+  orderId?: string | undefined
+  description?: string | undefined
+  redirectUrl?: string | undefined
+  metadata?: Readonly<Record<string, string>> | undefined
+  paymentLinkId?: string | undefined
+}>
+
+type Candidate = { network: NetworkConfig; token: TokenConfig; rateScaled: bigint; rateText: string }
+
+function isStablecoin(networks: readonly NetworkConfig[], currency: string): boolean {
+  return networks.some((network) => network.tokens.some((token) => token.symbol === currency))
+}
+
+/** The merchant's list, or (when omitted) every network that has a token for the currency. */
+function acceptedNetworks(
+  context: InvoiceContext,
+  names: readonly string[] | undefined,
+  currency: string,
+): NetworkConfig[] {
+  if (names === undefined) {
+    const withToken = context.networks.filter((network) =>
+      network.tokens.some((token) => token.symbol === currency),
+    )
+    return withToken.length > 0 ? withToken : [...context.networks]
+  }
+  return names.map((name) => {
+    const network = context.networks.find((candidate) => candidate.name === name)
+    if (network === undefined) throw networkUnknown(name)
+    return network
+  })
+}
+
+/** The (network, token, rate) lines an invoice can be paid with; fiat rates are quoted (and locked) here. */
+async function candidates(context: InvoiceContext, input: CreateInvoiceInput): Promise<Candidate[]> {
+  const networks = acceptedNetworks(context, input.networks, input.currency)
+  if (isStablecoin(context.networks, input.currency)) {
+    return networks.map((network) => {
+      const token = network.tokens.find((candidate) => candidate.symbol === input.currency)
+      if (token === undefined) throw assetUnsupported(input.currency, network.name)
+      return { network, token, rateScaled: sameCurrencyRate, rateText: '1' }
+    })
+  }
+  const lines: Candidate[] = []
+  for (const network of networks) {
+    for (const token of network.tokens) {
+      const quote = await context.rateSource.quote(input.currency, token.symbol)
+      if (quote !== undefined)
+        lines.push({ network, token, rateScaled: quote.rateScaled, rateText: quote.text })
+    }
+  }
+  if (lines.length === 0) {
+    if (networks.length === 0 || !(await context.rateSource.quote(input.currency, 'USDT')))
+      throw currencyUnsupported(input.currency)
+    throw rateUnavailable(input.currency, 'any token')
+  }
+  return lines
+}
+
+function fewestDecimals(lines: readonly Candidate[]): number {
+  let fewest = valueDecimals
+  for (const line of lines) {
+    if (line.token.decimals < fewest) fewest = line.token.decimals
+  }
+  return fewest
+}
+
+/** The amount due in value units; stablecoin amounts must fit every accepted asset's decimals exactly. */
+function dueValueOf(input: CreateInvoiceInput, lines: readonly Candidate[], fiat: boolean): bigint {
+  // Stablecoin amounts must be exact in the accepted asset with the fewest decimals; fiat has cents.
+  const decimals = fiat ? 2 : fewestDecimals(lines)
+  let units: bigint
+  try {
+    units = parseUnits(input.amount, decimals, input.currency)
+  } catch (error) {
+    if (error instanceof MoneyError) throw amountInvalid(error.code, error.message)
+    throw error
+  }
+  if (units === 0n) throw amountInvalid('amount-not-positive', 'the amount must be greater than zero')
+  if (units > invoiceLimits.amountWholeUnitsMax * 10n ** BigInt(decimals)) {
+    throw amountInvalid('amount-too-large', `at most ${invoiceLimits.amountWholeUnitsMax} ${input.currency}`)
+  }
+  return units * 10n ** BigInt(valueDecimals - decimals)
+}
+
+/**
+ * Creates an invoice in the caller's transaction: locks the rate (fiat), allocates a fresh deposit
+ * address (one EVM address serves every accepted EVM network) and the exact amount due per asset.
+ */
+export async function createInvoice(
+  client: PoolClient,
+  input: CreateInvoiceInput,
+  context: InvoiceContext,
+): Promise<InvoiceView> {
+  const fiat = !isStablecoin(context.networks, input.currency)
+  const lines = await candidates(context, input)
+  const dueValue = dueValueOf(input, lines, fiat)
+  const id = newId('inv')
+  const now = context.now()
+  const expiresAt = new Date(
+    now.getTime() + (input.expiresInMinutes ?? invoiceLimits.expiryMinutesDefault) * 60_000,
+  )
+  const row: InvoiceInsert = {
+    id,
+    merchant_id: input.merchantId,
+    currency: input.currency,
+    amount: input.amount,
+    due_value: dueValue.toString(),
+    rate: fiat
+      ? {
+          source: 'static-config',
+          locked_at: now.toISOString(),
+          rates: Object.fromEntries(lines.map((line) => [line.token.symbol, line.rateText])),
+        }
+      : null,
+    tolerance_basis_points: input.toleranceBasisPoints ?? 0,
+    expires_at: expiresAt,
+    monitoring_until: new Date(
+      expiresAt.getTime() + (input.monitoringMinutes ?? invoiceLimits.monitoringMinutesDefault) * 60_000,
+    ),
+    order_id: input.orderId ?? null,
+    description: input.description ?? null,
+    redirect_url: input.redirectUrl ?? null,
+    metadata: { ...input.metadata },
+    payment_link_id: input.paymentLinkId ?? null,
+  }
+  const address = await allocateDepositAddressWith(client, {
+    merchantId: input.merchantId,
+    ownerKind: 'invoice',
+    ownerId: id,
+  })
+  const options = lines.map((line) => ({
+    invoice_id: id,
+    network: line.network.name,
+    asset_id: `${line.token.symbol}@${line.network.name}`,
+    address: address.address,
+    amount_due: minorDueFor(dueValue, line.token.decimals, line.rateScaled).toString(),
+  }))
+  // Byte order, as selectOptions orders them: the response reads the same as a later GET.
+  options.sort((a, b) => compareText(a.network, b.network) || compareText(a.asset_id, b.asset_id))
+  const stored = await insertInvoiceWithOptions(client, row, options)
+  // A new invoice has no payments yet: its view needs no further reads.
+  return viewOf(stored, optionViews(options, context.networks), [], context)
+}
+
+const compareText = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0)
+
+export type InvoiceOptionView = Readonly<{
+  network: NetworkConfig
+  token: TokenConfig
+  assetId: string
+  address: string
+  amountDueMinor: bigint
+}>
+
+export type InvoiceView = Readonly<{
+  row: InvoiceRow
+  options: readonly InvoiceOptionView[]
+  payments: readonly Payment[]
+  facts: InvoiceFacts
+  /** Value units formatted in the invoice currency. */
+  paid: string
+  due: string
+}>
+
+function rateOf(row: InvoiceRow, symbol: string): bigint {
+  const text = row.rate?.rates[symbol]
+  return text === undefined ? sameCurrencyRate : parseUnits(text, rateDecimals)
+}
+
+function optionViews(options: readonly OptionRow[], networks: readonly NetworkConfig[]): InvoiceOptionView[] {
+  return options.flatMap((option) => {
+    const network = networks.find((candidate) => candidate.name === option.network)
+    const token = network?.tokens.find(
+      (candidate) => `${candidate.symbol}@${option.network}` === option.asset_id,
+    )
+    if (network === undefined || token === undefined) return [] // a network removed from config since
+    return [
+      {
+        network,
+        token,
+        assetId: option.asset_id,
+        address: option.address,
+        amountDueMinor: BigInt(option.amount_due),
+      },
+    ]
+  })
+}
+
+/** What the chain and the clock say about an invoice now (pure given its rows). */
+export function factsOf(
+  row: InvoiceRow,
+  options: readonly InvoiceOptionView[],
+  payments: readonly Payment[],
+  now: Date,
+): InvoiceFacts {
+  const monitoringUntil = row.monitoring_until.getTime()
+  const counted = payments.filter(
+    (payment) =>
+      (payment.status === 'detected' || payment.status === 'confirmed' || payment.status === 'finalized') &&
+      payment.detectedAt.getTime() < monitoringUntil &&
+      options.some((option) => option.assetId === payment.assetId),
+  )
+  const value = (payment: Payment) => {
+    const option = options.find((candidate) => candidate.assetId === payment.assetId) as InvoiceOptionView
+    return valueOfPayment(payment.amount, option.token.decimals, rateOf(row, option.token.symbol))
+  }
+  return {
+    dueValue: BigInt(row.due_value),
+    seenValue: counted.reduce((sum, payment) => sum + value(payment), 0n),
+    finalValue: counted
+      .filter((payment) => payment.status === 'finalized')
+      .reduce((sum, payment) => sum + value(payment), 0n),
+    anyLate: counted.some((payment) => payment.detectedAt.getTime() >= row.expires_at.getTime()),
+    anyPending: counted.some((payment) => payment.status !== 'finalized'),
+    toleranceBasisPoints: row.tolerance_basis_points,
+    nowMs: now.getTime(),
+    expiresAtMs: row.expires_at.getTime(),
+    monitoringUntilMs: monitoringUntil,
+  }
+}
+
+async function loadView(db: Queryable, row: InvoiceRow, context: InvoiceContext): Promise<InvoiceView> {
+  const options = optionViews(await selectOptions(db, row.id), context.networks)
+  const payments = await listOwnerPayments(
+    db,
+    { merchantId: row.merchant_id, ownerKind: 'invoice', ownerId: row.id },
+    { limit: invoiceLimits.paymentsPerInvoiceMax },
+  )
+  return viewOf(row, options, payments, context)
+}
+
+function viewOf(
+  row: InvoiceRow,
+  options: readonly InvoiceOptionView[],
+  payments: readonly Payment[],
+  context: InvoiceContext,
+): InvoiceView {
+  const facts = factsOf(row, options, payments, context.now())
+  return {
+    row,
+    options,
+    payments,
+    facts,
+    paid: formatUnits(facts.seenValue, valueDecimals),
+    due: formatUnits(facts.dueValue, valueDecimals),
+  }
+}
+
+/** An invoice of the store with its options and payments; another store's invoice is not found. */
+export async function getInvoice(
+  db: Queryable,
+  merchantId: string,
+  id: string,
+  context: InvoiceContext,
+): Promise<InvoiceView> {
+  const row = await selectInvoice(db, id)
+  if (row === undefined || row.merchant_id !== merchantId) throw invoiceNotFound()
+  return await loadView(db, row, context)
+}
+
+/** For the public checkout: the invoice by id alone (the id is the unguessable capability). */
+export async function getInvoiceForCheckout(
+  db: Queryable,
+  id: string,
+  context: InvoiceContext,
+): Promise<InvoiceView> {
+  const row = await selectInvoice(db, id)
+  if (row === undefined) throw invoiceNotFound()
+  return await loadView(db, row, context)
+}
+
+export async function listInvoices(
+  db: Queryable,
+  merchantId: string,
+  page: { limit: number; startingAfter?: string | undefined; status?: InvoiceStatus | undefined },
+): Promise<{ rows: InvoiceRow[]; hasMore: boolean }> {
+  const rows = await selectInvoices(db, merchantId, {
+    limit: page.limit + 1,
+    ...(page.startingAfter === undefined ? {} : { startingAfter: page.startingAfter }),
+    ...(page.status === undefined ? {} : { status: page.status }),
+  })
+  return { rows: rows.slice(0, page.limit), hasMore: rows.length > page.limit }
+}
+
+function eventPayload(view: InvoiceView, state: InvoiceState) {
+  return {
+    invoice_id: view.row.id,
+    status: state.status,
+    exception: state.exception,
+    currency: view.row.currency,
+    amount: view.row.amount,
+    paid: view.paid,
+    order_id: view.row.order_id,
+  }
+}
+
+/**
+ * Re-evaluates an invoice from its payments and the clock; on a change, writes the new state, its events
+ * and (for an overpayment that settled) the buyer's credit, all in one transaction.
+ */
+export async function reevaluateInvoice(
+  pool: Pool,
+  id: string,
+  context: InvoiceContext,
+): Promise<InvoiceState | undefined> {
+  return await withTransaction(pool, async (client) => {
+    const row = await selectInvoice(client, id, { forUpdate: true })
+    if (row === undefined) return undefined
+    const view = await loadView(client, row, context)
+    const previous: InvoiceState = { status: row.status, exception: row.exception }
+    const next = evaluateInvoice(previous, view.facts)
+    if (next.status === previous.status && next.exception === previous.exception) return next
+    await updateInvoiceState(client, id, next)
+    for (const type of eventsForChange(previous, next)) {
+      await recordEvent(client, {
+        type,
+        merchantId: row.merchant_id,
+        subjectId: id,
+        payload: eventPayload(view, next),
+      })
+    }
+    if (next.status === 'settled' && next.exception === 'paid_over') await creditOverpayment(client, view)
+    return next
+  })
+}
+
+/**
+ * The part of a settled invoice's payments above the amount due is the buyer's, not the merchant's: it
+ * moves to a buyer-credit account of the invoice (refundable later), in the asset of the last payment.
+ */
+async function creditOverpayment(client: PoolClient, view: InvoiceView): Promise<void> {
+  const last = view.payments.find((payment) => payment.status === 'finalized')
+  const option = view.options.find((candidate) => candidate.assetId === last?.assetId)
+  if (last === undefined || option === undefined || last.assetId === null) return
+  const excessValue = view.facts.finalValue - view.facts.dueValue
+  const excessMinor =
+    (excessValue * rateOf(view.row, option.token.symbol)) /
+    (10n ** 18n * 10n ** BigInt(valueDecimals - option.token.decimals))
+  if (excessMinor <= 0n) return
+  const account = (ownerType: 'merchant' | 'customer', ownerId: string, purpose: string) =>
+    getOrCreateAccount(client, {
+      ownerType,
+      ownerId,
+      purpose,
+      assetId: last.assetId as string,
+      normalSide: 'credit',
+      flags: { debitsMustNotExceedCredits: true },
+    })
+  await createTransfer(client, {
+    kind: 'single',
+    id: `invoice-overpaid:${view.row.id}`,
+    debitAccountId: (await account('merchant', view.row.merchant_id, 'available')).id,
+    creditAccountId: (await account('customer', view.row.id, 'buyer-credit')).id,
+    assetId: last.assetId,
+    amount: excessMinor,
+    code: 'invoice-overpayment',
+    metadata: { invoice_id: view.row.id },
+  })
+}
+
+/** Evaluates open invoices whose expiry or monitoring end has passed (bounded; the scan repeats). */
+export async function expireDueInvoices(pool: Pool, context: InvoiceContext): Promise<number> {
+  const ids = await selectDueForExpiry(pool, context.now(), invoiceLimits.expiryScanBatchMax)
+  for (const id of ids) await reevaluateInvoice(pool, id, context)
+  return ids.length
+}
+
+/** A person marks an invoice settled or invalid; audited (who, when, why) and announced. */
+export async function markInvoice(
+  pool: Pool,
+  input: {
+    merchantId: string
+    id: string
+    mark: ManualMark
+    apiKeyId: string
+    reason?: string | undefined
+    revision?: number | undefined
+  },
+  context: InvoiceContext,
+): Promise<InvoiceView> {
+  return await withTransaction(pool, async (client) => {
+    const row = await selectInvoice(client, input.id, { forUpdate: true })
+    if (row === undefined || row.merchant_id !== input.merchantId) throw invoiceNotFound()
+    if (input.revision !== undefined && input.revision !== row.revision) throw invoiceOldRevision()
+    const previous: InvoiceState = { status: row.status, exception: row.exception }
+    if (!canMark(previous, input.mark)) throw invoiceStatusConflict(row.status, input.mark)
+    const next = applyMark(previous, input.mark)
+    await updateInvoiceState(client, row.id, next)
+    await insertMark(client, {
+      invoiceId: row.id,
+      apiKeyId: input.apiKeyId,
+      fromStatus: row.status,
+      toStatus: next.status,
+      reason: input.reason ?? null,
+    })
+    const view = await loadView(client, { ...row, ...next }, context)
+    await recordEvent(client, {
+      type: next.status === 'settled' ? 'invoice.settled' : 'invoice.invalid',
+      merchantId: row.merchant_id,
+      subjectId: row.id,
+      payload: { ...eventPayload(view, next), marked: true },
+    })
+    return await getInvoice(client, input.merchantId, input.id, context)
+  })
+}

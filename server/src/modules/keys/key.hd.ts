@@ -1,0 +1,204 @@
+import { randomBytes } from 'node:crypto'
+import { secp256k1 } from '@noble/curves/secp256k1.js'
+import { hmac } from '@noble/hashes/hmac.js'
+import { sha512 } from '@noble/hashes/sha2.js'
+import { keccak_256 } from '@noble/hashes/sha3.js'
+import { HDKey } from '@scure/bip32'
+import { entropyToMnemonic, mnemonicToEntropy, mnemonicToSeed, validateMnemonic } from '@scure/bip39'
+import { wordlist } from '@scure/bip39/wordlists/english.js'
+import { type Address, bytesToHex, getAddress } from 'viem'
+import { publicKeyToAddress } from 'viem/accounts'
+import { assert } from '../../lib/assert.ts'
+import { hdIndexInvalid, keyPathInvalid, mnemonicInvalid, xpubInvalid } from './key.errors.ts'
+import type { EvmKeyPath, EvmSigningKey } from './key.types.ts'
+
+/**
+ * Pure BIP39/BIP32 derivation for EVM keys: m/44'/60'/{account}'/0/{index}. One hardened account per
+ * merchant: BIP32 lets anyone holding a parent xpub and one non-hardened child private key compute the
+ * parent private key, so the hardened step keeps a leaked deposit key from exposing other merchants.
+ */
+
+/** Largest non-hardened BIP32 index; account numbers are hardened on top of the same range. */
+export const hdIndexMax = 0x7fff_ffff
+// Account-level keys sit at depth 3: m / 44' / 60' / account'.
+const accountDepth = 3
+const evmKeyPathPattern = /^m\/44'\/60'\/(\d{1,10})'\/0\/(\d{1,10})$/
+
+function assertHdIndex(name: string, value: number): void {
+  if (!Number.isSafeInteger(value) || value < 0 || value > hdIndexMax) throw hdIndexInvalid(name, value)
+}
+
+export function evmAccountPath(account: number): string {
+  assertHdIndex('account', account)
+  return `m/44'/60'/${account}'`
+}
+
+export function formatEvmKeyPath(path: EvmKeyPath): string {
+  assertHdIndex('index', path.index)
+  return `${evmAccountPath(path.account)}/0/${path.index}`
+}
+
+/** Accepts only the deposit-key shape, so a signer cannot be asked for keys outside the scheme. */
+export function parseEvmKeyPath(path: string): EvmKeyPath {
+  const match = evmKeyPathPattern.exec(path)
+  if (match === null || match[1] === undefined || match[2] === undefined) throw keyPathInvalid(path)
+  const account = Number(match[1])
+  const index = Number(match[2])
+  if (account > hdIndexMax || index > hdIndexMax) throw keyPathInvalid(path)
+  return { account, index }
+}
+
+// secp256k1 field prime. Addresses hash the uncompressed point; BIP32 hands out compressed ones, and
+// decompressing here avoids importing @noble/curves, which is not a direct dependency.
+const fieldPrime = 2n ** 256n - 2n ** 32n - 977n
+
+function powMod(base: bigint, exponent: bigint, modulus: bigint): bigint {
+  let result = 1n
+  let factor = base % modulus
+  let remaining = exponent
+  while (remaining > 0n) {
+    if (remaining & 1n) result = (result * factor) % modulus
+    factor = (factor * factor) % modulus
+    remaining >>= 1n
+  }
+  return result
+}
+
+/** y² = x³ + 7 over the field; p ≡ 3 (mod 4), so the square root is a single exponentiation. */
+export function decompressPublicKey(compressed: Uint8Array): Uint8Array {
+  const prefix = compressed[0]
+  if (compressed.length !== 33 || (prefix !== 2 && prefix !== 3)) throw xpubInvalid('malformed public key')
+  const x = BigInt(bytesToHex(compressed.subarray(1)))
+  const ySquared = (powMod(x, 3n, fieldPrime) + 7n) % fieldPrime
+  let y = powMod(ySquared, (fieldPrime + 1n) / 4n, fieldPrime)
+  if ((y * y) % fieldPrime !== ySquared) throw xpubInvalid('public key is not on secp256k1')
+  if ((y & 1n) !== BigInt(prefix & 1)) y = fieldPrime - y
+  const uncompressed = new Uint8Array(65)
+  uncompressed[0] = 4
+  uncompressed.set(compressed.subarray(1), 1)
+  uncompressed.set(Buffer.from(y.toString(16).padStart(64, '0'), 'hex'), 33)
+  return uncompressed
+}
+
+export function publicKeyToEvmAddress(compressed: Uint8Array): Address {
+  return publicKeyToAddress(bytesToHex(decompressPublicKey(compressed)))
+}
+
+function parseAccountXpub(accountXpub: string): HDKey {
+  let key: HDKey
+  try {
+    key = HDKey.fromExtendedKey(accountXpub)
+  } catch {
+    // No cause: the library's message may quote the input, and an xprv pasted by mistake is a secret.
+    throw xpubInvalid('not a base58check-encoded extended key')
+  }
+  if (key.privateKey !== null) {
+    key.wipePrivateData()
+    throw xpubInvalid('an extended private key was given; address derivation takes public keys only')
+  }
+  if (key.depth !== accountDepth)
+    throw xpubInvalid(`depth ${key.depth}, expected ${accountDepth} (m/44'/60'/account')`)
+  return key
+}
+
+/**
+ * The EIP-55 address at m/44'/60'/{account}'/0/{index}, computed from the account xpub alone: this is
+ * what the API process calls, and it never sees a private key.
+ */
+export function deriveEvmAddress(accountXpub: string, index: number): Address {
+  assertHdIndex('index', index)
+  return externalChainOf(accountXpub).addressAt(index)
+}
+
+/**
+ * BIP32 public child derivation (CKDpub) for one external chain, done with the curve directly: the
+ * child point is parent + IL·G, hashed from its affine coordinates. @scure/bip32's deriveChild returns a
+ * compressed key that we would then decompress again (a square root): ~3 ms per address against ~1 ms
+ * here (bench/api/probes.ts). key.hd.test.ts checks both agree on known vectors and random indexes.
+ */
+type ExternalChain = Readonly<{ addressAt: (index: number) => Address }>
+
+function externalChainFromKey(chain: HDKey): ExternalChain {
+  const { publicKey, chainCode } = chain
+  assert(publicKey !== null && chainCode !== null, 'an external chain key has a public key and chain code')
+  const parent = secp256k1.Point.fromBytes(publicKey)
+  const curveOrder = secp256k1.Point.CURVE().n
+  return {
+    addressAt: (index) => {
+      const data = new Uint8Array(37)
+      data.set(publicKey, 0)
+      new DataView(data.buffer).setUint32(33, index)
+      const tweak = BigInt(bytesToHex(hmac(sha512, chainCode, data).subarray(0, 32)))
+      // BIP32: such an index has no key (probability below 2^-127); callers never see it.
+      assert(tweak > 0n && tweak < curveOrder, `BIP32 index ${index} has no valid child key`)
+      const child = secp256k1.Point.BASE.multiply(tweak).add(parent)
+      const uncompressed = child.toBytes(false)
+      return getAddress(bytesToHex(keccak_256(uncompressed.subarray(1)).subarray(12)))
+    },
+  }
+}
+
+// Parsing the xpub and deriving its external chain (…/0) cost ~2 ms of CPU per address (bench/api): keep
+// the chain of recent xpubs. Public keys only; bounded in entries (one per merchant in use).
+const externalChainCacheEntriesMax = 1_024
+const externalChainCache = new Map<string, ExternalChain>()
+
+function externalChainOf(accountXpub: string): ExternalChain {
+  const cached = externalChainCache.get(accountXpub)
+  if (cached !== undefined) return cached
+  const chain = externalChainFromKey(parseAccountXpub(accountXpub).deriveChild(0))
+  if (externalChainCache.size >= externalChainCacheEntriesMax) {
+    const oldest = externalChainCache.keys().next().value
+    if (oldest !== undefined) externalChainCache.delete(oldest)
+  }
+  externalChainCache.set(accountXpub, chain)
+  return chain
+}
+
+/** The account-level xpub; the seed stays with the caller, which should wipe it afterwards. */
+export function deriveAccountXpub(seed: Uint8Array, account: number): string {
+  const root = HDKey.fromMasterSeed(seed)
+  const accountKey = root.derive(evmAccountPath(account))
+  const xpub = accountKey.publicExtendedKey
+  accountKey.wipePrivateData()
+  root.wipePrivateData()
+  return xpub
+}
+
+/** Signer side only: the private key of one deposit address. */
+export function deriveEvmSigningKey(seed: Uint8Array, path: EvmKeyPath): EvmSigningKey {
+  const formatted = formatEvmKeyPath(path)
+  const root = HDKey.fromMasterSeed(seed)
+  const child = root.derive(formatted)
+  root.wipePrivateData()
+  const { privateKey, publicKey } = child
+  assert(privateKey !== null && publicKey !== null, 'a key derived from a seed has a private key')
+  const signingKey = {
+    path: formatted,
+    address: publicKeyToEvmAddress(publicKey),
+    privateKey: bytesToHex(privateKey),
+  }
+  child.wipePrivateData()
+  return signingKey
+}
+
+/** 256 bits: a 24-word phrase. */
+export function generateBip39Entropy(): Uint8Array {
+  return new Uint8Array(randomBytes(32))
+}
+
+/** Validates an operator-supplied phrase; whitespace and letter case are normalised first. */
+export function entropyFromMnemonic(mnemonic: string): Uint8Array {
+  const normalised = mnemonic.trim().toLowerCase().split(/\s+/).join(' ')
+  if (!validateMnemonic(normalised, wordlist)) throw mnemonicInvalid()
+  return mnemonicToEntropy(normalised, wordlist)
+}
+
+export function mnemonicFromEntropy(entropy: Uint8Array): string {
+  return entropyToMnemonic(entropy, wordlist)
+}
+
+/** BIP39 seed without a passphrase ("25th word"): recovery in any standard wallet needs only the words. */
+export async function seedFromEntropy(entropy: Uint8Array): Promise<Uint8Array> {
+  return await mnemonicToSeed(mnemonicFromEntropy(entropy))
+}

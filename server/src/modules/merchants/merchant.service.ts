@@ -1,0 +1,174 @@
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto'
+import { limits } from '../../config/limits.ts'
+import type { Pool, Queryable } from '../../db/pool.ts'
+import { withTransaction } from '../../db/tx.ts'
+import { assert } from '../../lib/assert.ts'
+import { newId } from '../../lib/ids.ts'
+import {
+  adminKeyRequired,
+  apiKeyInvalid,
+  apiKeyNotFound,
+  authenticationRequired,
+  scopeMissing,
+  scopeNotGrantable,
+} from './merchant.errors.ts'
+import {
+  type ApiKeyPublicRow,
+  findApiKeyByPrefix,
+  findApiKeyOfMerchant,
+  findDemoMerchant,
+  findMerchant,
+  insertApiKey,
+  insertMerchant,
+  listApiKeysOfMerchant,
+  revokeApiKeyOfMerchant,
+} from './merchant.repo.ts'
+import { type ApiKeyScope, apiKeyScopes, type Merchant, type Principal } from './merchant.types.ts'
+
+// Key format: `sk_<lookup prefix: 16 chars>_<secret: 43 chars base64url>`; only its hash is stored.
+const keyPattern = /^sk_([A-Za-z0-9]{16})_([A-Za-z0-9_-]{43})$/
+
+function hashKey(key: string): Buffer {
+  return createHash('sha256').update(key).digest()
+}
+
+export type IssuedApiKey = { apiKeyId: string; key: string }
+
+/** Issues an API key; the plaintext key is returned once and never stored. */
+export async function issueApiKey(
+  db: Queryable,
+  input: { merchantId: string; label: string; scopes: readonly ApiKeyScope[] },
+): Promise<IssuedApiKey> {
+  const lookupPrefix = randomBytes(12).toString('base64url').replace(/[-_]/g, 'x').slice(0, 16)
+  const key = `sk_${lookupPrefix}_${randomBytes(32).toString('base64url')}`
+  const apiKeyId = newId('key')
+  await insertApiKey(db, {
+    id: apiKeyId,
+    merchantId: input.merchantId,
+    label: input.label,
+    lookupPrefix,
+    secretHash: hashKey(key),
+    scopes: input.scopes,
+  })
+  return { apiKeyId, key }
+}
+
+/** Creates a merchant (store) with a first API key holding every scope. */
+export async function createMerchant(
+  pool: Pool,
+  input: { name: string; isDemo?: boolean },
+): Promise<{ merchant: Merchant; apiKey: IssuedApiKey }> {
+  return await withTransaction(pool, async (client) => {
+    const id = newId('mer')
+    await insertMerchant(client, { id, name: input.name, isDemo: input.isDemo ?? false })
+    const apiKey = await issueApiKey(client, { merchantId: id, label: 'initial key', scopes: apiKeyScopes })
+    return {
+      merchant: { id, name: input.name, isDemo: input.isDemo ?? false, createdAt: new Date() },
+      apiKey,
+    }
+  })
+}
+
+export async function getDemoMerchant(db: Queryable): Promise<Merchant | undefined> {
+  return await findDemoMerchant(db)
+}
+
+/** Resolves an `Authorization: Bearer <key>` header to the principal of a valid, unrevoked key. */
+async function resolveApiKey(db: Queryable, authorization: string | undefined): Promise<Principal> {
+  if (authorization === undefined || !authorization.startsWith('Bearer ')) throw authenticationRequired()
+  const key = authorization.slice('Bearer '.length).trim()
+  const match = keyPattern.exec(key)
+  if (match === null || match[1] === undefined) throw apiKeyInvalid()
+  const row = await findApiKeyByPrefix(db, match[1])
+  if (row === undefined || row.revoked_at !== null || !timingSafeEqual(row.secret_hash, hashKey(key)))
+    throw apiKeyInvalid()
+  return { merchantId: row.merchant_id, apiKeyId: row.id, scopes: row.scopes }
+}
+
+/** Resolves an `Authorization: Bearer <key>` header to a principal holding `scope`. */
+export async function authenticateApiKey(
+  db: Queryable,
+  authorization: string | undefined,
+  scope: ApiKeyScope,
+): Promise<Principal> {
+  return await authenticateApiKeyFor(db, authorization, scope)
+}
+
+/**
+ * What an operation needs from the caller's key: one scope; `'admin'`, every scope (managing keys is
+ * as powerful as holding all of them, since a key could otherwise mint itself more); or `null`, any
+ * valid key of the store.
+ */
+export type ScopeRequirement = ApiKeyScope | 'admin' | null
+
+export async function authenticateApiKeyFor(
+  db: Queryable,
+  authorization: string | undefined,
+  requirement: ScopeRequirement,
+): Promise<Principal> {
+  const principal = await resolveApiKey(db, authorization)
+  if (requirement === 'admin') {
+    if (!apiKeyScopes.every((scope) => principal.scopes.includes(scope))) throw adminKeyRequired()
+  } else if (requirement !== null && !principal.scopes.includes(requirement)) throw scopeMissing(requirement)
+  return principal
+}
+
+export async function getMerchant(db: Queryable, id: string): Promise<Merchant | undefined> {
+  return await findMerchant(db, id)
+}
+
+/** An API key as its store sees it; the secret and its hash never leave the module. */
+export type ApiKeyRecord = Readonly<{
+  id: string
+  label: string
+  scopes: readonly ApiKeyScope[]
+  /** `sk_<lookup prefix>`: the public start of the key, to recognise it in a list. */
+  keyPrefix: string
+  createdAt: Date
+  revokedAt: Date | null
+}>
+
+const toApiKeyRecord = (row: ApiKeyPublicRow): ApiKeyRecord => ({
+  id: row.id,
+  label: row.label,
+  scopes: row.scopes,
+  keyPrefix: `sk_${row.lookup_prefix}`,
+  createdAt: row.created_at,
+  revokedAt: row.revoked_at,
+})
+
+/** Issues a key for the caller's store with a subset of the caller's scopes; the secret is returned once. */
+export async function createApiKey(
+  db: Queryable,
+  principal: Principal,
+  input: { label: string; scopes: readonly ApiKeyScope[] },
+): Promise<{ apiKey: ApiKeyRecord; key: string }> {
+  const lacking = input.scopes.find((scope) => !principal.scopes.includes(scope))
+  if (lacking !== undefined) throw scopeNotGrantable(lacking)
+  const issued = await issueApiKey(db, { merchantId: principal.merchantId, ...input })
+  const row = await findApiKeyOfMerchant(db, principal.merchantId, issued.apiKeyId)
+  assert(row !== undefined, `API key ${issued.apiKeyId} must be readable right after its insert`)
+  return { apiKey: toApiKeyRecord(row), key: issued.key }
+}
+
+/** One page of a store's keys, newest first; `limit` is capped at limits.pageSizeMax. */
+export async function listApiKeys(
+  db: Queryable,
+  merchantId: string,
+  page: { limit: number; startingAfter?: string | undefined },
+): Promise<{ apiKeys: ApiKeyRecord[]; hasMore: boolean }> {
+  const limit = Math.max(1, Math.min(page.limit, limits.pageSizeMax))
+  // One row more than asked tells whether another page follows without a count query.
+  const rows = await listApiKeysOfMerchant(db, merchantId, {
+    limit: limit + 1,
+    startingAfter: page.startingAfter,
+  })
+  return { apiKeys: rows.slice(0, limit).map(toApiKeyRecord), hasMore: rows.length > limit }
+}
+
+/** Revokes a key of the store; a key of another store is "not found", exactly like a missing one. */
+export async function revokeApiKey(db: Queryable, merchantId: string, id: string): Promise<ApiKeyRecord> {
+  const row = await revokeApiKeyOfMerchant(db, merchantId, id)
+  if (row === undefined) throw apiKeyNotFound()
+  return toApiKeyRecord(row)
+}

@@ -1,0 +1,3 @@
+import { AppError } from '../../lib/errors.ts'
+
+export const paymentNotFound = (id: string) => new AppError('payment-not-found', 404, `no payment ${id}`)

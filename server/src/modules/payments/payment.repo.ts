@@ -1,0 +1,358 @@
+import type { Queryable } from '../../db/pool.ts'
+import type { DepositAddress, DepositOwnerKind, Payment, PaymentStatus } from './payment.types.ts'
+
+type DepositAddressRow = {
+  address: string
+  merchant_id: string
+  owner_kind: DepositOwnerKind
+  owner_id: string
+  hd_account: number
+  hd_index: number
+  created_at: Date
+}
+
+type PaymentRow = {
+  id: string
+  network: string
+  tx_hash: string
+  log_index: number
+  block_number: string
+  block_hash: string
+  token_address: string
+  asset_id: string | null
+  from_address: string
+  to_address: string
+  amount: string
+  status: PaymentStatus
+  final: boolean
+  merchant_id: string
+  owner_kind: DepositOwnerKind
+  owner_id: string
+  ledger_transfer_id: string | null
+  detected_at: Date
+  confirmed_at: Date | null
+  finalized_at: Date | null
+}
+
+const toDepositAddress = (row: DepositAddressRow): DepositAddress => ({
+  address: row.address,
+  merchantId: row.merchant_id,
+  ownerKind: row.owner_kind,
+  ownerId: row.owner_id,
+  hdAccount: row.hd_account,
+  hdIndex: row.hd_index,
+  createdAt: row.created_at,
+})
+
+export const toPayment = (row: PaymentRow): Payment => ({
+  id: row.id,
+  network: row.network,
+  txHash: row.tx_hash,
+  logIndex: row.log_index,
+  blockNumber: BigInt(row.block_number),
+  blockHash: row.block_hash,
+  tokenAddress: row.token_address,
+  assetId: row.asset_id,
+  fromAddress: row.from_address,
+  toAddress: row.to_address,
+  amount: BigInt(row.amount),
+  status: row.status,
+  final: row.final,
+  merchantId: row.merchant_id,
+  ownerKind: row.owner_kind,
+  ownerId: row.owner_id,
+  ledgerTransferId: row.ledger_transfer_id,
+  detectedAt: row.detected_at,
+  confirmedAt: row.confirmed_at,
+  finalizedAt: row.finalized_at,
+})
+
+export async function selectDepositAddressByOwner(
+  db: Queryable,
+  merchantId: string,
+  ownerKind: DepositOwnerKind,
+  ownerId: string,
+): Promise<DepositAddress | undefined> {
+  const result = await db.query<DepositAddressRow>(
+    'select * from deposit_addresses where merchant_id = $1 and owner_kind = $2 and owner_id = $3',
+    [merchantId, ownerKind, ownerId],
+  )
+  return result.rows[0] === undefined ? undefined : toDepositAddress(result.rows[0])
+}
+
+/** The owners of those of `addresses` that are deposit addresses (the watcher confirms candidates with it). */
+export async function selectDepositAddressOwners(
+  db: Queryable,
+  addresses: readonly string[],
+): Promise<Pick<DepositAddress, 'address' | 'merchantId' | 'ownerKind' | 'ownerId'>[]> {
+  if (addresses.length === 0) return []
+  const result = await db.query<
+    Pick<DepositAddressRow, 'address' | 'merchant_id' | 'owner_kind' | 'owner_id'>
+  >('select address, merchant_id, owner_kind, owner_id from deposit_addresses where address = any($1)', [
+    addresses,
+  ])
+  return result.rows.map((row) => ({
+    address: row.address,
+    merchantId: row.merchant_id,
+    ownerKind: row.owner_kind,
+    ownerId: row.owner_id,
+  }))
+}
+
+/** Addresses added after `afterSequence`, oldest first: the watcher loads its set incrementally. */
+export async function selectAddressesAfter(db: Queryable, afterSequence: bigint, limit: number) {
+  const result = await db.query<{ address: string; sequence: string }>(
+    'select address, sequence from deposit_addresses where sequence > $1 order by sequence limit $2',
+    [afterSequence.toString(), limit],
+  )
+  return result.rows.map((row) => ({ address: row.address, sequence: BigInt(row.sequence) }))
+}
+
+/**
+ * The same, packed for large watch sets: the addresses with a sequence in (after, through], at most
+ * `limit`, as one row holding each address's first 8 bytes (big-endian, in no particular order: they
+ * fill a set), the highest sequence among them and their count. A million addresses arrive as 8 MB of
+ * bytes instead of a million row objects and strings.
+ */
+export async function selectAddressPrefixesBetween(
+  db: Queryable,
+  range: { after: bigint; through: bigint },
+  limit: number,
+): Promise<{ count: number; lastSequence: bigint | undefined; prefixes: Buffer }> {
+  const result = await db.query<{ count: number; last_sequence: string | null; prefixes: Buffer | null }>(
+    `select count(*)::int as count, max(sequence) as last_sequence,
+       string_agg(decode(substr(address, 3, 16), 'hex'), ''::bytea) as prefixes
+     from (select address, sequence from deposit_addresses where sequence > $1 and sequence <= $2
+           order by sequence limit $3) page`,
+    [range.after.toString(), range.through.toString(), limit],
+  )
+  const row = result.rows[0]
+  return {
+    count: row?.count ?? 0,
+    lastSequence: row?.last_sequence === null || row === undefined ? undefined : BigInt(row.last_sequence),
+    prefixes: row?.prefixes ?? Buffer.alloc(0),
+  }
+}
+
+/** The highest address sequence (0 when there is none): sizes the watcher's address set in one step. */
+export async function selectLastAddressSequence(db: Queryable): Promise<bigint> {
+  const result = await db.query<{ last: string | null }>(
+    'select max(sequence) as last from deposit_addresses',
+  )
+  return BigInt(result.rows[0]?.last ?? '0')
+}
+
+export type PaymentInsert = Omit<
+  Payment,
+  'final' | 'ledgerTransferId' | 'detectedAt' | 'confirmedAt' | 'finalizedAt'
+> & {
+  screening: unknown
+}
+
+/**
+ * Inserts a newly seen transfer. Seeing it again is a no-op, except for an orphaned one, which comes
+ * back in its new block with the status it would have had when first seen. Returns the row when it was
+ * inserted or revived, undefined when nothing changed.
+ */
+export async function upsertObservedPayment(
+  db: Queryable,
+  payment: PaymentInsert,
+): Promise<Payment | undefined> {
+  const result = await db.query<PaymentRow>(
+    `insert into payments (id, network, tx_hash, log_index, block_number, block_hash, token_address, asset_id,
+       from_address, to_address, amount, status, merchant_id, owner_kind, owner_id, screening)
+     values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
+     on conflict (network, tx_hash, log_index) do update
+       set block_number = excluded.block_number, block_hash = excluded.block_hash, status = excluded.status,
+           screening = excluded.screening, confirmed_at = null, detected_at = now(), updated_at = now()
+       where payments.status = 'orphaned'
+     returning *`,
+    [
+      payment.id,
+      payment.network,
+      payment.txHash,
+      payment.logIndex,
+      payment.blockNumber.toString(),
+      payment.blockHash,
+      payment.tokenAddress,
+      payment.assetId,
+      payment.fromAddress,
+      payment.toAddress,
+      payment.amount.toString(),
+      payment.status,
+      payment.merchantId,
+      payment.ownerKind,
+      payment.ownerId,
+      JSON.stringify(payment.screening),
+    ],
+  )
+  return result.rows[0] === undefined ? undefined : toPayment(result.rows[0])
+}
+
+export async function selectOpenPayments(db: Queryable, network: string, limit: number): Promise<Payment[]> {
+  const result = await db.query<PaymentRow>(
+    `select * from payments where network = $1 and not final and status in ('detected', 'confirmed', 'held')
+     order by block_number, log_index limit $2`,
+    [network, limit],
+  )
+  return result.rows.map(toPayment)
+}
+
+export async function updatePaymentProgress(
+  db: Queryable,
+  id: string,
+  change: { status: PaymentStatus; final: boolean; ledgerTransferId?: string },
+): Promise<void> {
+  await db.query(
+    `update payments set status = $2, final = $3, ledger_transfer_id = coalesce($4, ledger_transfer_id), updated_at = now(),
+       confirmed_at = case when $2 = 'confirmed' then now() else confirmed_at end,
+       finalized_at = case when $3 and not final then now() else finalized_at end
+     where id = $1`,
+    [id, change.status, change.final, change.ledgerTransferId ?? null],
+  )
+}
+
+/** Marks every non-final payment at or above `fromBlock` orphaned; returns them (for events). */
+export async function orphanPaymentsFrom(
+  db: Queryable,
+  network: string,
+  fromBlock: bigint,
+): Promise<Payment[]> {
+  const result = await db.query<PaymentRow>(
+    `update payments set status = 'orphaned', updated_at = now()
+     where network = $1 and block_number >= $2 and not final and status <> 'orphaned'
+     returning *`,
+    [network, fromBlock.toString()],
+  )
+  return result.rows.map(toPayment)
+}
+
+export async function selectPaymentsByOwner(
+  db: Queryable,
+  filter: { merchantId: string; ownerKind: DepositOwnerKind; ownerId: string },
+  page: { limit: number; beforeDetectedAt?: Date },
+): Promise<Payment[]> {
+  const result = await db.query<PaymentRow>(
+    `select * from payments where merchant_id = $1 and owner_kind = $2 and owner_id = $3
+       and ($4::timestamptz is null or detected_at < $4)
+     order by detected_at desc limit $5`,
+    [filter.merchantId, filter.ownerKind, filter.ownerId, page.beforeDetectedAt ?? null, page.limit],
+  )
+  return result.rows.map(toPayment)
+}
+
+export async function selectPayment(db: Queryable, id: string): Promise<Payment | undefined> {
+  const result = await db.query<PaymentRow>('select * from payments where id = $1', [id])
+  return result.rows[0] === undefined ? undefined : toPayment(result.rows[0])
+}
+
+/**
+ * upsertObservedPayment for a whole range in one statement (same revival rule for orphaned rows). The
+ * rows travel as one JSON parameter and only the columns the database decides come back: a catch-up
+ * range writes thousands of rows, and per-element array encoding and full-row parsing cost more than
+ * the insert. The other fields of a stored row are the input's (same natural key: the same transfer).
+ */
+export async function upsertObservedPayments(
+  db: Queryable,
+  payments: readonly PaymentInsert[],
+): Promise<Payment[]> {
+  if (payments.length === 0) return []
+  const rows = payments.map((p) => ({
+    id: p.id,
+    network: p.network,
+    tx_hash: p.txHash,
+    log_index: p.logIndex,
+    block_number: p.blockNumber.toString(),
+    block_hash: p.blockHash,
+    token_address: p.tokenAddress,
+    asset_id: p.assetId,
+    from_address: p.fromAddress,
+    to_address: p.toAddress,
+    amount: p.amount.toString(),
+    status: p.status,
+    merchant_id: p.merchantId,
+    owner_kind: p.ownerKind,
+    owner_id: p.ownerId,
+    screening: p.screening,
+  }))
+  const result = await db.query<StoredPaymentColumns>(
+    `insert into payments (id, network, tx_hash, log_index, block_number, block_hash, token_address, asset_id,
+       from_address, to_address, amount, status, merchant_id, owner_kind, owner_id, screening)
+     select id, network, tx_hash, log_index, block_number, block_hash, token_address, asset_id,
+       from_address, to_address, amount, status, merchant_id, owner_kind, owner_id, screening
+     from json_to_recordset($1::json) as p(id text, network text, tx_hash text, log_index integer,
+       block_number bigint, block_hash text, token_address text, asset_id text, from_address text,
+       to_address text, amount numeric, status text, merchant_id text, owner_kind text, owner_id text,
+       screening jsonb)
+     on conflict (network, tx_hash, log_index) do update
+       set block_number = excluded.block_number, block_hash = excluded.block_hash, status = excluded.status,
+           screening = excluded.screening, confirmed_at = null, detected_at = now(), updated_at = now()
+       where payments.status = 'orphaned'
+     returning id, network, tx_hash, log_index, asset_id, status, final, ledger_transfer_id, detected_at,
+       confirmed_at, finalized_at`,
+    [JSON.stringify(rows)],
+  )
+  const byKey = new Map(payments.map((p) => [`${p.network}:${p.txHash}:${p.logIndex}`, p]))
+  return result.rows.map((row) => {
+    const input = byKey.get(`${row.network}:${row.tx_hash}:${row.log_index}`) as PaymentInsert
+    return {
+      id: row.id,
+      network: input.network,
+      txHash: input.txHash,
+      logIndex: input.logIndex,
+      blockNumber: input.blockNumber,
+      blockHash: input.blockHash,
+      tokenAddress: input.tokenAddress,
+      assetId: row.asset_id,
+      fromAddress: input.fromAddress,
+      toAddress: input.toAddress,
+      amount: input.amount,
+      status: row.status,
+      final: row.final,
+      merchantId: input.merchantId,
+      ownerKind: input.ownerKind,
+      ownerId: input.ownerId,
+      ledgerTransferId: row.ledger_transfer_id,
+      detectedAt: row.detected_at,
+      confirmedAt: row.confirmed_at,
+      finalizedAt: row.finalized_at,
+    }
+  })
+}
+
+type StoredPaymentColumns = Pick<
+  PaymentRow,
+  | 'id'
+  | 'network'
+  | 'tx_hash'
+  | 'log_index'
+  | 'asset_id'
+  | 'status'
+  | 'final'
+  | 'ledger_transfer_id'
+  | 'detected_at'
+  | 'confirmed_at'
+  | 'finalized_at'
+>
+
+/** Applies many status changes in one statement. */
+export async function updatePaymentsProgress(
+  db: Queryable,
+  changes: readonly { id: string; status: PaymentStatus; final: boolean; ledgerTransferId: string | null }[],
+): Promise<void> {
+  if (changes.length === 0) return
+  await db.query(
+    `update payments p set status = c.status, final = c.final, ledger_transfer_id = coalesce(c.ledger_transfer_id, p.ledger_transfer_id),
+       updated_at = now(),
+       confirmed_at = case when c.status = 'confirmed' then now() else p.confirmed_at end,
+       finalized_at = case when c.final and not p.final then now() else p.finalized_at end
+     from unnest($1::text[], $2::text[], $3::boolean[], $4::text[]) as c(id, status, final, ledger_transfer_id)
+     where p.id = c.id`,
+    [
+      changes.map((c) => c.id),
+      changes.map((c) => c.status),
+      changes.map((c) => c.final),
+      changes.map((c) => c.ledgerTransferId),
+    ],
+  )
+}

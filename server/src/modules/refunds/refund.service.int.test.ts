@@ -1,0 +1,427 @@
+import { randomBytes } from 'node:crypto'
+import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { createTestDatabase, type TestDatabase } from '../../../test/setup/database.ts'
+import type { NetworkConfig } from '../../config/config.types.ts'
+import { withTransaction } from '../../db/tx.ts'
+import { staticRateSource } from '../invoices/invoice.rates.ts'
+import {
+  createInvoice,
+  getInvoice,
+  type InvoiceContext,
+  reevaluateInvoice,
+} from '../invoices/invoice.service.ts'
+import { createRawMasterKeyProvider } from '../keys/key.master.ts'
+import { exportAccountXpub, initKeys } from '../keys/key.service.ts'
+import {
+  createTransfer,
+  getAccountBalance,
+  getOrCreateAccount,
+  getOrCreateSystemAccount,
+  getTransfer,
+  listOwnerBalances,
+} from '../ledger/ledger.service.ts'
+import { createMerchant } from '../merchants/merchant.service.ts'
+import { progressPayments, recordObservedTransfers } from '../payments/payment.service.ts'
+import { updatePayoutSettings } from '../payouts/payout.book.ts'
+import { cancelPayout, getPayout } from '../payouts/payout.service.ts'
+import { importSanctionLists } from '../sanctions/sanction.service.ts'
+import {
+  cancelRefund,
+  getRefund,
+  getRefundByLinkToken,
+  listInvoiceRefunds,
+  openRefund,
+  payOutRefund,
+  payOutRefundJobKind,
+  reissueRefundLink,
+  submitRefundDestination,
+} from './refund.service.ts'
+import type { OpenRefundInput } from './refund.types.ts'
+
+// Refunds on real PostgreSQL and the real ledger: invoices are paid by feeding observed transfers to the
+// payments module (no chain needed), then refunded, reserved, cancelled and given destinations.
+
+const asset = 'USDT@chain-a'
+const tokenAddress: `0x${string}` = `0x${'11'.repeat(20)}`
+const buyer = '0x52908400098527886E0F7030069857D2E4169EE7'
+const network: NetworkConfig = {
+  name: 'chain-a',
+  kind: 'evm',
+  chainId: 31_337,
+  rpcUrls: ['http://127.0.0.1:1'],
+  blockTimeMs: 60_000,
+  finality: { kind: 'confirmations', confirmations: 3 },
+  tokens: [{ symbol: 'USDT', contractAddress: tokenAddress, decimals: 6 }],
+}
+
+let database: TestDatabase
+let merchantId: string
+let nowMs = Date.now()
+const context: InvoiceContext = {
+  networks: [network],
+  rateSource: staticRateSource({ USD: { USDT: '1' } }),
+  now: () => new Date(nowMs),
+}
+let block = 100n
+
+/** An invoice of `amount` USDT paid with each of `payments` (minor units), final and evaluated. */
+async function paidInvoice(amount: string, payments: readonly bigint[]): Promise<string> {
+  const view = await withTransaction(database.pool, (client) =>
+    createInvoice(client, { merchantId, amount, currency: 'USDT' }, context),
+  )
+  const address = view.options[0]?.address as string
+  for (const paid of payments) {
+    block += 1n
+    await withTransaction(database.pool, (client) =>
+      recordObservedTransfers(client, network, [
+        {
+          blockNumber: block,
+          blockHash: `0x${randomBytes(32).toString('hex')}`,
+          txHash: `0x${randomBytes(32).toString('hex')}`,
+          logIndex: 0,
+          tokenAddress,
+          from: buyer.toLowerCase(),
+          to: address,
+          amount: paid,
+        },
+      ]),
+    )
+  }
+  await withTransaction(database.pool, (client) =>
+    progressPayments(
+      client,
+      network,
+      { headNumber: block + 10n, finalizedNumber: block + 5n },
+      { creditingHalted: false },
+    ),
+  )
+  await reevaluateInvoice(database.pool, view.row.id, context)
+  return view.row.id
+}
+
+function open(invoiceId: string, amount: string, extra: Partial<OpenRefundInput> = {}) {
+  // Ids are time-ordered to the millisecond: a step per refund keeps "newest first" well defined.
+  nowMs += 1
+  return withTransaction(database.pool, (client) =>
+    openRefund(
+      client,
+      { merchantId, invoiceId, amount, assetId: asset, apiKeyId: 'key_test', ...extra },
+      context,
+    ),
+  )
+}
+
+async function codeOf(promise: Promise<unknown>): Promise<string> {
+  try {
+    await promise
+  } catch (error) {
+    return (error as { code: string }).code
+  }
+  throw new Error('expected a refusal')
+}
+
+async function merchantAvailable(): Promise<bigint> {
+  const account = await getOrCreateAccount(database.pool, {
+    ownerType: 'merchant',
+    ownerId: merchantId,
+    purpose: 'available',
+    assetId: asset,
+    normalSide: 'credit',
+    flags: { debitsMustNotExceedCredits: true },
+  })
+  return (await getAccountBalance(database.pool, account.id)).available
+}
+
+beforeAll(async () => {
+  database = await createTestDatabase()
+  const provider = createRawMasterKeyProvider(randomBytes(32))
+  await initKeys(database.pool, provider)
+  merchantId = (await createMerchant(database.pool, { name: 'Refund Store' })).merchant.id
+  await exportAccountXpub(database.pool, provider, merchantId)
+  const directory = mkdtempSync(join(tmpdir(), 'sluice-sanctions-'))
+  chmodSync(directory, 0o755)
+  writeFileSync(
+    join(directory, 'sanctioned_addresses_ETH.txt'),
+    '0x000000000000000000000000000000000000dead\n',
+  )
+  await importSanctionLists(database.pool, [join(directory, 'sanctioned_addresses_ETH.txt')])
+})
+
+afterAll(async () => {
+  await database?.drop()
+})
+
+describe('opening refunds', () => {
+  it('bounds the amount by what was paid less open refunds, to one minor unit on both sides', async () => {
+    const invoiceId = await paidInvoice('10', [10_000_000n])
+    expect((await getInvoice(database.pool, merchantId, invoiceId, context)).row.status).toBe('settled')
+    const first = await open(invoiceId, '4')
+    expect(first.refund).toMatchObject({
+      amount: 4_000_000n,
+      fromMerchantBalance: 4_000_000n,
+      status: 'awaiting_destination',
+    })
+    expect(await codeOf(open(invoiceId, '6.000001'))).toBe('refund-exceeds-refundable')
+    const second = await open(invoiceId, '6')
+    expect(second.refund.amount).toBe(6_000_000n)
+    expect(await codeOf(open(invoiceId, '0.000001'))).toBe('refund-exceeds-refundable')
+    const refunds = await listInvoiceRefunds(database.pool, merchantId, invoiceId, context)
+    expect(refunds.map((refund) => refund.id)).toEqual([second.refund.id, first.refund.id])
+  })
+
+  it('reserves in the ledger (available drops, posted stays), records refund.opened, and cancel voids it', async () => {
+    const invoiceId = await paidInvoice('3', [3_000_000n])
+    const before = await merchantAvailable()
+    const { refund } = await open(invoiceId, '2.5', { reason: 'damaged' })
+    expect(await merchantAvailable()).toBe(before - 2_500_000n)
+    const pending = await getTransfer(database.pool, refund.merchantReservationId as string)
+    expect(pending).toMatchObject({ kind: 'pending', amount: 2_500_000n, code: 'refund-reserve' })
+    const clearing = await getOrCreateSystemAccount(database.pool, 'payout-clearing', asset)
+    expect(pending?.creditAccountId).toBe(clearing.id)
+    const events = await database.pool.query(
+      "select payload from events where type = 'refund.opened' and subject_id = $1",
+      [refund.id],
+    )
+    expect(events.rows[0]?.payload).toMatchObject({
+      refund_id: refund.id,
+      amount: '2.5',
+      asset,
+      reason: 'damaged',
+    })
+
+    const cancelled = await cancelRefund(database.pool, merchantId, refund.id, context.now())
+    expect(cancelled.status).toBe('cancelled')
+    expect(await merchantAvailable()).toBe(before)
+    expect(await getTransfer(database.pool, `${refund.merchantReservationId}:void`)).toMatchObject({
+      kind: 'void',
+    })
+    // Cancelling again changes nothing; the amount is refundable again in full.
+    expect((await cancelRefund(database.pool, merchantId, refund.id, context.now())).cancelledAt).toEqual(
+      cancelled.cancelledAt,
+    )
+    expect((await open(invoiceId, '3')).refund.amount).toBe(3_000_000n)
+  })
+
+  it('takes an overpayment from the buyer credit first, the rest from the store', async () => {
+    const invoiceId = await paidInvoice('5', [7_500_000n])
+    const view = await getInvoice(database.pool, merchantId, invoiceId, context)
+    expect([view.row.status, view.row.exception]).toEqual(['settled', 'paid_over'])
+    const { refund } = await open(invoiceId, '3')
+    expect([refund.fromBuyerCredit, refund.fromMerchantBalance]).toEqual([2_500_000n, 500_000n])
+    const credit = (await listOwnerBalances(database.pool, 'customer', invoiceId)).find(
+      (balance) => balance.account.purpose === 'buyer-credit',
+    )
+    expect([credit?.posted, credit?.available]).toEqual([2_500_000n, 0n])
+    expect(await codeOf(open(invoiceId, '4.500001'))).toBe('refund-exceeds-refundable')
+    await cancelRefund(database.pool, merchantId, refund.id, context.now())
+    const released = (await listOwnerBalances(database.pool, 'customer', invoiceId)).find(
+      (balance) => balance.account.purpose === 'buyer-credit',
+    )
+    expect(released?.available).toBe(2_500_000n)
+  })
+
+  it('answers refund-exceeds-balance when the store’s money has moved on, and writes nothing', async () => {
+    const invoiceId = await paidInvoice('2', [2_000_000n])
+    const available = await getOrCreateAccount(database.pool, {
+      ownerType: 'merchant',
+      ownerId: merchantId,
+      purpose: 'available',
+      assetId: asset,
+      normalSide: 'credit',
+      flags: { debitsMustNotExceedCredits: true },
+    })
+    const suspense = await getOrCreateSystemAccount(database.pool, 'suspense', asset)
+    const everything = await merchantAvailable()
+    // Stands in for payouts: the whole balance leaves the available account.
+    await createTransfer(database.pool, {
+      kind: 'single',
+      id: `test-drain:${invoiceId}`,
+      debitAccountId: available.id,
+      creditAccountId: suspense.id,
+      assetId: asset,
+      amount: everything,
+      code: 'test-drain',
+    })
+    expect(await codeOf(open(invoiceId, '1'))).toBe('refund-exceeds-balance')
+    expect(await listInvoiceRefunds(database.pool, merchantId, invoiceId, context)).toEqual([])
+    await createTransfer(database.pool, {
+      kind: 'single',
+      id: `test-refill:${invoiceId}`,
+      debitAccountId: suspense.id,
+      creditAccountId: available.id,
+      assetId: asset,
+      amount: everything,
+      code: 'test-drain',
+    })
+  })
+
+  it('refuses open invoices, unpaid assets, excess decimals, zero and another store', async () => {
+    const unpaid = await withTransaction(database.pool, (client) =>
+      createInvoice(client, { merchantId, amount: '1', currency: 'USDT' }, context),
+    )
+    expect(await codeOf(open(unpaid.row.id, '1'))).toBe('invoice-not-refundable')
+    const invoiceId = await paidInvoice('1', [1_000_000n])
+    expect(await codeOf(open(invoiceId, '1', { assetId: 'USDC@chain-a' }))).toBe('refund-asset-invalid')
+    expect(await codeOf(open(invoiceId, '0.0000001'))).toBe('amount-precision-exceeded')
+    expect(await codeOf(open(invoiceId, '0'))).toBe('amount-not-positive')
+    const other = (await createMerchant(database.pool, { name: 'Other' })).merchant.id
+    expect(await codeOf(open(invoiceId, '1', { merchantId: other }))).toBe('invoice-not-found')
+  })
+
+  it('serialises concurrent refunds of one invoice: their sum never exceeds what was paid', async () => {
+    const invoiceId = await paidInvoice('10', [10_000_000n])
+    const results = await Promise.allSettled(Array.from({ length: 5 }, () => open(invoiceId, '3')))
+    const opened = results.filter((result) => result.status === 'fulfilled')
+    expect(opened).toHaveLength(3)
+    for (const result of results)
+      if (result.status === 'rejected')
+        expect(result.reason).toMatchObject({ code: 'refund-exceeds-refundable' })
+  })
+})
+
+describe('the refund link', () => {
+  it('takes one destination under concurrency; the others get refund-link-used', async () => {
+    const invoiceId = await paidInvoice('1', [1_000_000n])
+    const { refund, linkToken } = await open(invoiceId, '1')
+    expect((await getRefundByLinkToken(database.pool, linkToken, context.now())).id).toBe(refund.id)
+    const results = await Promise.allSettled(
+      Array.from({ length: 8 }, () =>
+        submitRefundDestination(database.pool, linkToken, buyer.toLowerCase(), context.now()),
+      ),
+    )
+    expect(results.filter((result) => result.status === 'fulfilled')).toHaveLength(1)
+    for (const result of results)
+      if (result.status === 'rejected')
+        expect(result.reason).toMatchObject({ code: 'refund-link-used', httpStatus: 410 })
+    const stored = await getRefund(database.pool, merchantId, refund.id, context.now())
+    expect([stored.status, stored.destination]).toEqual(['awaiting_payout', buyer])
+    expect(await codeOf(submitRefundDestination(database.pool, linkToken, buyer, context.now()))).toBe(
+      'refund-link-used',
+    )
+  })
+
+  it('refuses bad destinations without using the link, and unknown, reissued or cancelled links', async () => {
+    const invoiceId = await paidInvoice('2', [2_000_000n])
+    const { refund, linkToken } = await open(invoiceId, '1')
+    const submit = (token: string, address: string) =>
+      codeOf(submitRefundDestination(database.pool, token, address, context.now()))
+    expect(await submit(linkToken, 'TJRabPrwbZy45sbavfcjinPJC18kjpRTv8')).toBe('destination-invalid')
+    expect(await submit(linkToken, '0x52908400098527886E0F7030069857D2E4169Ee7')).toBe('destination-invalid')
+    expect(await submit('A'.repeat(43), buyer)).toBe('refund-link-not-found')
+    const reissued = await reissueRefundLink(database.pool, merchantId, refund.id, context.now())
+    expect(await submit(linkToken, buyer)).toBe('refund-link-not-found')
+    await cancelRefund(database.pool, merchantId, refund.id, context.now())
+    expect(await submit(reissued.linkToken, buyer)).toBe('refund-cancelled')
+    expect(await codeOf(reissueRefundLink(database.pool, merchantId, refund.id, context.now()))).toBe(
+      'refund-status-conflict',
+    )
+  })
+
+  it('shows a refund past its reservation as expired: no destination, no cancel', async () => {
+    const invoiceId = await paidInvoice('1', [1_000_000n])
+    const { refund, linkToken } = await open(invoiceId, '0.5')
+    const later = new Date(refund.expiresAt.getTime() + 1)
+    expect((await getRefund(database.pool, merchantId, refund.id, later)).status).toBe('expired')
+    expect(await codeOf(submitRefundDestination(database.pool, linkToken, buyer, later))).toBe(
+      'refund-expired',
+    )
+    expect(await codeOf(cancelRefund(database.pool, merchantId, refund.id, later))).toBe(
+      'refund-status-conflict',
+    )
+    // Back at the present it still holds its reservation, and cancelling releases it.
+    expect((await cancelRefund(database.pool, merchantId, refund.id, context.now())).status).toBe('cancelled')
+  })
+})
+
+describe('a refund becomes a payout', () => {
+  const payoutContext = { networks: [network], now: () => new Date(nowMs) }
+
+  async function withDestination(invoiceId: string, amount: string) {
+    const { refund, linkToken } = await open(invoiceId, amount)
+    await submitRefundDestination(database.pool, linkToken, buyer, context.now())
+    return refund
+  }
+
+  async function payOutJobs(refundId: string): Promise<number> {
+    const result = await database.pool.query<{ count: number }>(
+      "select count(*)::int as count from jobs where kind = $1 and payload->>'refund_id' = $2",
+      [payOutRefundJobKind, refundId],
+    )
+    return result.rows[0]?.count ?? -1
+  }
+
+  it('moves the buyer credit and the store’s part into one payout reservation, exactly once', async () => {
+    const invoiceId = await paidInvoice('5', [7_500_000n])
+    const refund = await withDestination(invoiceId, '3')
+    expect(await payOutJobs(refund.id)).toBe(1)
+    const availableBefore = await merchantAvailable()
+    const result = await payOutRefund(database.pool, refund.id, payoutContext)
+    if (result.kind !== 'requested') throw new Error(`expected a payout, got ${result.kind}`)
+    const carried = await getRefund(database.pool, merchantId, refund.id, context.now())
+    expect(carried).toMatchObject({
+      status: 'payout_requested',
+      payoutId: result.payoutId,
+      payoutError: null,
+    })
+    const payout = await getPayout(database.pool, merchantId, result.payoutId)
+    expect(payout).toMatchObject({
+      amount: 3_000_000n,
+      destination: buyer,
+      externalReference: `refund:${refund.id}`,
+    })
+    // The store's available balance is unchanged: its part was reserved by the refund, and is by the payout.
+    expect(await merchantAvailable()).toBe(availableBefore)
+    const credit = (await listOwnerBalances(database.pool, 'customer', invoiceId)).find(
+      (balance) => balance.account.purpose === 'buyer-credit',
+    )
+    expect([credit?.posted, credit?.available]).toEqual([0n, 0n])
+    expect(await getTransfer(database.pool, `${refund.buyerCreditReservationId}:to-payout`)).toMatchObject({
+      kind: 'void',
+    })
+    const events = await database.pool.query(
+      "select payload from events where type = 'refund.payout_requested' and subject_id = $1",
+      [refund.id],
+    )
+    expect(events.rows.map((row) => row.payload.payout_id)).toEqual([result.payoutId])
+    // Again: nothing to do, nothing moves.
+    expect((await payOutRefund(database.pool, refund.id, payoutContext)).kind).toBe('nothing-to-do')
+    expect(await merchantAvailable()).toBe(availableBefore)
+    // Its money is the payout's now: cancelling the refund is refused; cancelling the payout frees it.
+    expect(await codeOf(cancelRefund(database.pool, merchantId, refund.id, context.now()))).toBe(
+      'refund-status-conflict',
+    )
+    // 7.5 paid, 3 carried by the payout: 4.5 is left to refund, not a unit more…
+    expect(await codeOf(open(invoiceId, '4.500001'))).toBe('refund-exceeds-refundable')
+    // …until the payout is cancelled: its reservation returns and all 7.5 is refundable again.
+    await cancelPayout(database.pool, { merchantId, id: result.payoutId, apiKeyId: 'key_test' })
+    expect((await open(invoiceId, '7.5')).refund.amount).toBe(7_500_000n)
+  })
+
+  it('waits, showing why, while the store’s payout rules refuse the destination; nothing moves', async () => {
+    const invoiceId = await paidInvoice('2', [2_000_000n])
+    const refund = await withDestination(invoiceId, '2')
+    await updatePayoutSettings(database.pool, { merchantId, actor: 'test', change: { whitelistOnly: true } })
+    try {
+      const availableBefore = await merchantAvailable()
+      const result = await payOutRefund(database.pool, refund.id, payoutContext)
+      expect(result).toEqual({ kind: 'refused', code: 'destination-not-in-address-book' })
+      const waiting = await getRefund(database.pool, merchantId, refund.id, context.now())
+      expect(waiting.status).toBe('awaiting_payout')
+      expect(waiting.payoutError).toMatch(/^destination-not-in-address-book: /)
+      expect(await merchantAvailable()).toBe(availableBefore)
+      expect(await getTransfer(database.pool, `${refund.merchantReservationId}:to-payout`)).toBeUndefined()
+    } finally {
+      await updatePayoutSettings(database.pool, {
+        merchantId,
+        actor: 'test',
+        change: { whitelistOnly: false },
+      })
+    }
+    const result = await payOutRefund(database.pool, refund.id, payoutContext)
+    expect(result.kind).toBe('requested')
+    expect((await getRefund(database.pool, merchantId, refund.id, context.now())).payoutError).toBeNull()
+  })
+})

@@ -1,0 +1,473 @@
+import { randomBytes } from 'node:crypto'
+import { formatUnits, MoneyError, parseUnits } from '@sluice/sdk/money'
+import type { TokenConfig } from '../../config/config.types.ts'
+import { enqueueJob } from '../../db/job-queue.ts'
+import type { Pool, PoolClient, Queryable } from '../../db/pool.ts'
+import { withTransaction } from '../../db/tx.ts'
+import { isAppError } from '../../lib/errors.ts'
+import { type IdPrefix, newId } from '../../lib/ids.ts'
+import { recordEvent } from '../events/event.service.ts'
+import { getInvoice, type InvoiceContext, type InvoiceView } from '../invoices/invoice.service.ts'
+import {
+  createTransfers,
+  getOrCreateAccount,
+  getOrCreateSystemAccount,
+  listOwnerBalances,
+} from '../ledger/ledger.service.ts'
+import type { TransferRequest } from '../ledger/ledger.types.ts'
+import { createPayout, getPayout, type PayoutContext } from '../payouts/payout.service.ts'
+import {
+  invoiceNotRefundable,
+  refundAmountInvalid,
+  refundAssetInvalid,
+  refundCancelled,
+  refundExceedsBalance,
+  refundExceedsRefundable,
+  refundExpired,
+  refundLinkNotFound,
+  refundLinkUsed,
+  refundNotFound,
+  refundStatusConflict,
+  refundsPerInvoiceExceeded,
+} from './refund.errors.ts'
+import { refundLimits } from './refund.limits.ts'
+import {
+  insertRefund,
+  lockInvoiceRefunds,
+  replaceLinkTokenHash,
+  selectInvoiceRefunds,
+  selectRefund,
+  selectRefundByTokenHash,
+  setCancelled,
+  setDestination,
+  setPayoutError,
+  setPayoutRequested,
+} from './refund.repo.ts'
+import {
+  checkDestination,
+  hashLinkToken,
+  invoiceRefundable,
+  type ReservationSplit,
+  refundableMinor,
+  refundHoldsMoney,
+  splitReservation,
+} from './refund.rules.ts'
+import type { OpenRefundInput, Refund, RefundWithLink } from './refund.types.ts'
+
+// lib/ids.ts lists the prefixes it knows; 'rfd' is ours until its owner adds it there.
+const refundIdPrefix = 'rfd' as IdPrefix
+
+const newLinkToken = () => randomBytes(refundLimits.linkTokenBytes).toString('base64url')
+
+type AssetLine = { network: string; token: TokenConfig }
+
+/** The configured token of `SYMBOL@network` (a payment in an asset the invoice did not offer counts too). */
+function assetLine(context: InvoiceContext, assetId: string): AssetLine | undefined {
+  for (const network of context.networks) {
+    const token = network.tokens.find((candidate) => `${candidate.symbol}@${network.name}` === assetId)
+    if (token !== undefined) return { network: network.name, token }
+  }
+  return undefined
+}
+
+/** What the buyer paid in the asset and the ledger credited: final payments only. */
+function finalPaidMinor(view: InvoiceView, assetId: string): bigint {
+  return view.payments
+    .filter((payment) => payment.status === 'finalized' && payment.assetId === assetId)
+    .reduce((sum, payment) => sum + payment.amount, 0n)
+}
+
+function parseRefundAmount(text: string, decimals: number): bigint {
+  let units: bigint
+  try {
+    units = parseUnits(text, decimals)
+  } catch (error) {
+    if (error instanceof MoneyError) throw refundAmountInvalid(error.code, error.message)
+    throw error
+  }
+  if (units === 0n) throw refundAmountInvalid('amount-not-positive', 'the amount must be greater than zero')
+  return units
+}
+
+type Reservations = ReservationSplit & {
+  buyerCreditReservationId: string | null
+  merchantReservationId: string | null
+}
+
+/**
+ * Reserves the refund in the ledger as one linked batch of pending transfers to payout-clearing: the
+ * buyer-credit part from the invoice's buyer-credit account, the rest from the store's available
+ * account. Both or neither; insufficient funds is `refund-exceeds-balance`.
+ */
+async function reserveRefund(
+  client: PoolClient,
+  refund: { id: string; merchantId: string; invoiceId: string; assetId: string; amount: bigint },
+): Promise<Reservations> {
+  const { assetId } = refund
+  const credit = (await listOwnerBalances(client, 'customer', refund.invoiceId)).find(
+    (balance) => balance.account.purpose === 'buyer-credit' && balance.account.assetId === assetId,
+  )
+  const split = splitReservation(refund.amount, credit?.available ?? 0n)
+  const clearing = await getOrCreateSystemAccount(client, 'payout-clearing', assetId)
+  const leg = (id: string, debitAccountId: string, amount: bigint): TransferRequest => ({
+    kind: 'pending',
+    id,
+    debitAccountId,
+    creditAccountId: clearing.id,
+    assetId,
+    amount,
+    code: 'refund-reserve',
+    timeoutMs: refundLimits.reservationTimeoutMs,
+    metadata: { refund_id: refund.id, invoice_id: refund.invoiceId },
+  })
+  const legs: TransferRequest[] = []
+  const creditId = `refund:${refund.id}:buyer-credit`
+  const merchantId = `refund:${refund.id}:merchant`
+  if (split.fromBuyerCredit > 0n && credit !== undefined)
+    legs.push(leg(creditId, credit.account.id, split.fromBuyerCredit))
+  if (split.fromMerchantBalance > 0n) {
+    const available = await getOrCreateAccount(client, {
+      ownerType: 'merchant',
+      ownerId: refund.merchantId,
+      purpose: 'available',
+      assetId,
+      normalSide: 'credit',
+      flags: { debitsMustNotExceedCredits: true },
+    })
+    legs.push(leg(merchantId, available.id, split.fromMerchantBalance))
+  }
+  try {
+    await createTransfers(client, legs)
+  } catch (error) {
+    if (isAppError(error) && error.code === 'insufficient-funds') throw refundExceedsBalance()
+    throw error
+  }
+  return {
+    ...split,
+    buyerCreditReservationId: split.fromBuyerCredit > 0n ? creditId : null,
+    merchantReservationId: split.fromMerchantBalance > 0n ? merchantId : null,
+  }
+}
+
+/** The refundable amount of the invoice in the asset now (refunds of the invoice must be locked). */
+async function refundableIn(
+  client: PoolClient,
+  view: InvoiceView,
+  assetId: string,
+  now: Date,
+): Promise<bigint> {
+  const refunds = await selectInvoiceRefunds(client, view.row.id, now, refundLimits.refundsPerInvoiceMax)
+  if (refunds.length >= refundLimits.refundsPerInvoiceMax)
+    throw refundsPerInvoiceExceeded(refundLimits.refundsPerInvoiceMax)
+  let refunded = 0n
+  for (const refund of refunds) {
+    if (refund.assetId !== assetId || !refundHoldsMoney(refund.status)) continue
+    if (refund.payoutId !== null && (await payoutEndedUnpaid(client, refund.merchantId, refund.payoutId)))
+      continue
+    refunded += refund.amount
+  }
+  return refundableMinor(finalPaidMinor(view, assetId), refunded)
+}
+
+/** A refund's payout that failed, was cancelled or blocked returned its reservation: the refund holds nothing. */
+async function payoutEndedUnpaid(db: Queryable, merchantId: string, payoutId: string): Promise<boolean> {
+  const payout = await getPayout(db, merchantId, payoutId)
+  return payout.status === 'failed' || payout.status === 'cancelled' || payout.status === 'blocked'
+}
+
+/**
+ * Opens a refund in the caller's transaction: checks the invoice and the amount against what is
+ * refundable, reserves the money in the ledger, writes the refund (with its link token's hash) and its
+ * `refund.opened` event. Refunds of one invoice are serialised, so two concurrent refunds cannot both
+ * fit under the same bound. Returns the token: the only time it exists outside the buyer's hands.
+ */
+export async function openRefund(
+  client: PoolClient,
+  input: OpenRefundInput,
+  context: InvoiceContext,
+): Promise<RefundWithLink> {
+  await lockInvoiceRefunds(client, input.invoiceId)
+  const view = await getInvoice(client, input.merchantId, input.invoiceId, context)
+  if (!invoiceRefundable(view.row)) throw invoiceNotRefundable(view.row.status, view.row.exception)
+  const line = assetLine(context, input.assetId)
+  if (line === undefined || finalPaidMinor(view, input.assetId) === 0n)
+    throw refundAssetInvalid(input.assetId)
+  const amount = parseRefundAmount(input.amount, line.token.decimals)
+  const now = context.now()
+  const refundable = await refundableIn(client, view, input.assetId, now)
+  if (amount > refundable)
+    throw refundExceedsRefundable(formatUnits(refundable, line.token.decimals), input.assetId)
+  const id = newId(refundIdPrefix, now.getTime())
+  const base = {
+    id,
+    merchantId: input.merchantId,
+    invoiceId: input.invoiceId,
+    assetId: input.assetId,
+    amount,
+  }
+  const reservations = await reserveRefund(client, base)
+  const linkToken = newLinkToken()
+  const refund = await insertRefund(
+    client,
+    {
+      ...base,
+      ...reservations,
+      network: line.network,
+      symbol: line.token.symbol,
+      decimals: line.token.decimals,
+      reason: input.reason ?? null,
+      apiKeyId: input.apiKeyId,
+      expiresAt: new Date(now.getTime() + refundLimits.reservationTimeoutMs),
+      createdAt: now,
+      linkTokenHash: hashLinkToken(linkToken),
+    },
+    now,
+  )
+  await recordEvent(client, {
+    type: 'refund.opened',
+    merchantId: refund.merchantId,
+    subjectId: refund.id,
+    payload: refundEventPayload(refund),
+  })
+  return { refund, linkToken }
+}
+
+function refundEventPayload(refund: Refund) {
+  return {
+    refund_id: refund.id,
+    invoice_id: refund.invoiceId,
+    status: refund.status,
+    amount: formatUnits(refund.amount, refund.decimals),
+    amount_minor: refund.amount.toString(),
+    asset: refund.assetId,
+    network: refund.network,
+    from_buyer_credit: formatUnits(refund.fromBuyerCredit, refund.decimals),
+    from_merchant_balance: formatUnits(refund.fromMerchantBalance, refund.decimals),
+    reason: refund.reason,
+  }
+}
+
+/** A refund of the store; another store's refund is not found. */
+export async function getRefund(db: Queryable, merchantId: string, id: string, now: Date): Promise<Refund> {
+  const refund = await selectRefund(db, id, now)
+  if (refund === undefined || refund.merchantId !== merchantId) throw refundNotFound()
+  return refund
+}
+
+/** An invoice's refunds, newest first (all of them: at most refundsPerInvoiceMax). */
+export async function listInvoiceRefunds(
+  db: Queryable,
+  merchantId: string,
+  invoiceId: string,
+  context: InvoiceContext,
+): Promise<Refund[]> {
+  await getInvoice(db, merchantId, invoiceId, context)
+  return await selectInvoiceRefunds(db, invoiceId, context.now(), refundLimits.refundsPerInvoiceMax)
+}
+
+/**
+ * Cancels a refund the payout has not taken: voids its reservations (the amount is refundable again and
+ * the store's balance spendable) and kills its link, in one transaction. A cancelled refund is returned
+ * as it is; an expired one has nothing left to release.
+ */
+export async function cancelRefund(pool: Pool, merchantId: string, id: string, now: Date): Promise<Refund> {
+  return await withTransaction(pool, async (client) => {
+    const refund = await selectRefund(client, id, now, { forUpdate: true })
+    if (refund === undefined || refund.merchantId !== merchantId) throw refundNotFound()
+    if (refund.status === 'cancelled') return refund
+    // Its money is the payout's now: cancelling that payout is what stops it.
+    if (refund.status === 'payout_requested' || !refundHoldsMoney(refund.status))
+      throw refundStatusConflict(refund.status, 'cancelled')
+    const pendingIds = [refund.buyerCreditReservationId, refund.merchantReservationId].flatMap((pendingId) =>
+      pendingId === null ? [] : [pendingId],
+    )
+    try {
+      await createTransfers(
+        client,
+        pendingIds.map((pendingId) => ({
+          kind: 'void',
+          id: `${pendingId}:void`,
+          pendingId,
+          code: 'refund-cancel',
+          metadata: { refund_id: refund.id },
+        })),
+      )
+    } catch (error) {
+      // The ledger's clock passed the timeout before ours did: the reservation already lapsed.
+      if (isAppError(error) && error.code === 'pending-transfer-expired')
+        throw refundStatusConflict('expired', 'cancelled')
+      throw error
+    }
+    return await setCancelled(client, refund.id, now)
+  })
+}
+
+/** A new link token for a refund still awaiting its destination; the previous link stops working. */
+export async function reissueRefundLink(
+  db: Queryable,
+  merchantId: string,
+  id: string,
+  now: Date,
+): Promise<RefundWithLink> {
+  const linkToken = newLinkToken()
+  const refund = await replaceLinkTokenHash(db, { merchantId, id, hash: hashLinkToken(linkToken), now })
+  if (refund !== undefined) return { refund, linkToken }
+  const current = await getRefund(db, merchantId, id, now)
+  throw refundStatusConflict(current.status, 'given a new link')
+}
+
+/** For the buyer's refund page: the refund by its link token alone (the token is the capability). */
+export async function getRefundByLinkToken(db: Queryable, token: string, now: Date): Promise<Refund> {
+  const refund = await selectRefundByTokenHash(db, hashLinkToken(token), now)
+  if (refund === undefined) throw refundLinkNotFound()
+  return refund
+}
+
+/** Why a link can no longer take a destination, most telling first. */
+function refuseUsedLink(refund: Refund): void {
+  if (refund.status === 'cancelled') throw refundCancelled()
+  if (refund.destination !== null) throw refundLinkUsed()
+  if (refund.status === 'expired') throw refundExpired()
+}
+
+/**
+ * The buyer gives the destination: validated (EIP-55), then written by one conditional UPDATE, so of
+ * concurrent submissions exactly one wins and the others get `refund-link-used`. The refund then awaits
+ * its payout.
+ */
+export async function submitRefundDestination(
+  pool: Pool,
+  token: string,
+  address: string,
+  now: Date,
+): Promise<Refund> {
+  const hash = hashLinkToken(token)
+  const refund = await selectRefundByTokenHash(pool, hash, now)
+  if (refund === undefined) throw refundLinkNotFound()
+  refuseUsedLink(refund)
+  const destination = checkDestination(address)
+  const updated = await withTransaction(pool, async (client) => {
+    const set = await setDestination(client, hash, destination, now)
+    // The payout is requested by a worker: the buyer's answer never waits on (or fails with) the
+    // store's payout rules, which are the store's business.
+    if (set !== undefined)
+      await enqueueJob(
+        client,
+        payOutRefundJobKind,
+        { refund_id: set.id },
+        { dedupeKey: `${payOutRefundJobKind}:${set.id}` },
+      )
+    return set
+  })
+  if (updated !== undefined) return updated
+  const current = await selectRefundByTokenHash(pool, hash, now)
+  if (current !== undefined) refuseUsedLink(current)
+  // Between the two reads the merchant reissued the link: this token no longer names a refund.
+  throw refundLinkNotFound()
+}
+
+/** Job kind that turns a refund with a destination into a payout (payOutRefund). */
+export const payOutRefundJobKind = 'pay-out-refund'
+
+export type PayOutRefundResult =
+  | Readonly<{ kind: 'requested'; payoutId: string }>
+  | Readonly<{ kind: 'nothing-to-do'; reason: string }>
+  | Readonly<{ kind: 'refused'; code: string }>
+
+/**
+ * Turns a refund awaiting its payout into a payout, in one transaction: the refund's reservations are
+ * voided, its buyer-credit part moves to the store's available balance, and the payout (policy, screening,
+ * address book, canary — as any payout) reserves the whole amount from there. Safe to run again: a refund
+ * no longer awaiting its payout is left alone. A payout the store's rules refuse (address book, cooldown)
+ * leaves the refund waiting, with the reason shown on it.
+ */
+export async function payOutRefund(
+  pool: Pool,
+  refundId: string,
+  context: PayoutContext,
+): Promise<PayOutRefundResult> {
+  const now = context.now()
+  try {
+    return await withTransaction(pool, async (client) => {
+      const refund = await selectRefund(client, refundId, now, { forUpdate: true })
+      if (refund === undefined) return { kind: 'nothing-to-do', reason: 'refund not found' }
+      if (refund.status !== 'awaiting_payout')
+        return { kind: 'nothing-to-do', reason: `refund is ${refund.status}` }
+      await releaseToMerchant(client, refund)
+      const payout = await createPayout(
+        client,
+        {
+          merchantId: refund.merchantId,
+          apiKeyId: refund.apiKeyId,
+          network: refund.network,
+          asset: refund.assetId,
+          destination: refund.destination ?? '',
+          amount: formatUnits(refund.amount, refund.decimals),
+          externalReference: `refund:${refund.id}`,
+        },
+        context,
+      )
+      await setPayoutRequested(client, refund.id, payout.id, now)
+      await recordEvent(client, {
+        type: 'refund.payout_requested',
+        merchantId: refund.merchantId,
+        subjectId: refund.id,
+        payload: {
+          refund_id: refund.id,
+          invoice_id: refund.invoiceId,
+          payout_id: payout.id,
+          payout_status: payout.status,
+          amount: formatUnits(refund.amount, refund.decimals),
+          asset: refund.assetId,
+          destination: refund.destination,
+        },
+      })
+      return { kind: 'requested', payoutId: payout.id }
+    })
+  } catch (error) {
+    if (!isAppError(error) || error.httpStatus >= 500) throw error
+    await setPayoutError(pool, refundId, `${error.code}: ${error.message}`, now)
+    return { kind: 'refused', code: error.code }
+  }
+}
+
+/** Voids the refund's reservations and moves its buyer-credit part to the store's available balance. */
+async function releaseToMerchant(client: PoolClient, refund: Refund): Promise<void> {
+  const transfers: TransferRequest[] = []
+  for (const pendingId of [refund.buyerCreditReservationId, refund.merchantReservationId]) {
+    if (pendingId !== null)
+      transfers.push({
+        kind: 'void',
+        id: `${pendingId}:to-payout`,
+        pendingId,
+        code: 'refund-to-payout',
+        metadata: { refund_id: refund.id },
+      })
+  }
+  if (refund.fromBuyerCredit > 0n) {
+    const credit = (await listOwnerBalances(client, 'customer', refund.invoiceId)).find(
+      (balance) => balance.account.purpose === 'buyer-credit' && balance.account.assetId === refund.assetId,
+    )
+    if (credit === undefined) throw new Error(`refund ${refund.id}: buyer-credit account missing`)
+    const available = await getOrCreateAccount(client, {
+      ownerType: 'merchant',
+      ownerId: refund.merchantId,
+      purpose: 'available',
+      assetId: refund.assetId,
+      normalSide: 'credit',
+      flags: { debitsMustNotExceedCredits: true },
+    })
+    transfers.push({
+      kind: 'single',
+      id: `refund:${refund.id}:credit-to-merchant`,
+      debitAccountId: credit.account.id,
+      creditAccountId: available.id,
+      assetId: refund.assetId,
+      amount: refund.fromBuyerCredit,
+      code: 'refund-credit-to-payout',
+      metadata: { refund_id: refund.id },
+    })
+  }
+  // Linked: the voids and the move succeed together or not at all.
+  await createTransfers(client, transfers)
+}

@@ -1,0 +1,165 @@
+import { describe, expect, it } from 'vitest'
+import { isAppError } from '../../lib/errors.ts'
+import { webhookLimits } from './webhook.limits.ts'
+import type { ResolveHost } from './webhook.types.ts'
+import {
+  classifyAddress,
+  parseEndpointUrl,
+  refusalForAddresses,
+  splitCredentials,
+  validateEndpointUrl,
+} from './webhook.url.ts'
+
+const resolvesTo =
+  (...addresses: string[]): ResolveHost =>
+  async () =>
+    addresses
+
+async function codeOf(promise: Promise<unknown>): Promise<string> {
+  try {
+    await promise
+    return 'accepted'
+  } catch (error) {
+    if (isAppError(error)) return error.code
+    throw error
+  }
+}
+
+describe('classifyAddress', () => {
+  it.each([
+    ['169.254.169.254', 'link-local'],
+    ['169.254.0.1', 'link-local'],
+    ['::ffff:169.254.169.254', 'link-local'],
+    ['fe80::1', 'link-local'],
+    ['fd00:ec2::254', 'link-local'],
+    ['0.0.0.0', 'unspecified'],
+    ['::', 'unspecified'],
+    ['127.0.0.1', 'loopback'],
+    ['127.255.0.9', 'loopback'],
+    ['::1', 'loopback'],
+    ['::ffff:127.0.0.1', 'loopback'],
+    ['10.1.2.3', 'private'],
+    ['172.16.0.1', 'private'],
+    ['172.31.255.255', 'private'],
+    ['192.168.1.1', 'private'],
+    ['fd12:3456::1', 'private'],
+    ['172.32.0.1', 'public'],
+    ['169.255.0.1', 'public'],
+    ['8.8.8.8', 'public'],
+    ['2606:4700::1111', 'public'],
+  ])('%s is %s', (address, expected) => {
+    expect(classifyAddress(address)).toBe(expected)
+  })
+})
+
+describe('endpoint URL validation', () => {
+  it('accepts https to a public host', async () => {
+    expect(
+      await codeOf(validateEndpointUrl('https://shop.example/hooks', false, resolvesTo('93.184.215.14'))),
+    ).toBe('accepted')
+  })
+
+  it('refuses http without allowInsecure, even to loopback', async () => {
+    expect(await codeOf(validateEndpointUrl('http://127.0.0.1:8080/hook', false, resolvesTo()))).toBe(
+      'webhook-url-refused',
+    )
+  })
+
+  it('accepts http to loopback and private hosts with allowInsecure', async () => {
+    expect(await codeOf(validateEndpointUrl('http://127.0.0.1:8080/hook', true, resolvesTo()))).toBe(
+      'accepted',
+    )
+    expect(await codeOf(validateEndpointUrl('http://[::1]:8080/hook', true, resolvesTo()))).toBe('accepted')
+    expect(await codeOf(validateEndpointUrl('http://shop.internal/hook', true, resolvesTo('10.0.0.7')))).toBe(
+      'accepted',
+    )
+  })
+
+  it('refuses http to a public host even with allowInsecure', async () => {
+    expect(
+      await codeOf(validateEndpointUrl('http://shop.example/hook', true, resolvesTo('93.184.215.14'))),
+    ).toBe('webhook-url-refused')
+    // One public address among private ones is enough to refuse.
+    expect(
+      await codeOf(
+        validateEndpointUrl('http://mixed.example/hook', true, resolvesTo('10.0.0.7', '93.184.215.14')),
+      ),
+    ).toBe('webhook-url-refused')
+  })
+
+  it('refuses hosts resolving to link-local/metadata addresses unless allowInsecure', async () => {
+    const metadata = resolvesTo('169.254.169.254')
+    expect(await codeOf(validateEndpointUrl('https://metadata.example/latest', false, metadata))).toBe(
+      'webhook-url-refused',
+    )
+    expect(await codeOf(validateEndpointUrl('https://169.254.169.254/latest', false, metadata))).toBe(
+      'webhook-url-refused',
+    )
+    expect(await codeOf(validateEndpointUrl('https://[::ffff:a9fe:a9fe]/latest', false, metadata))).toBe(
+      'webhook-url-refused',
+    )
+    expect(await codeOf(validateEndpointUrl('https://0.0.0.0/x', false, metadata))).toBe(
+      'webhook-url-refused',
+    )
+    expect(await codeOf(validateEndpointUrl('https://metadata.example/latest', true, metadata))).toBe(
+      'accepted',
+    )
+  })
+
+  it('refuses hosts that do not resolve', async () => {
+    const failing: ResolveHost = async () => {
+      throw Object.assign(new Error('getaddrinfo ENOTFOUND'), { code: 'ENOTFOUND' })
+    }
+    expect(await codeOf(validateEndpointUrl('https://nowhere.example/', false, failing))).toBe(
+      'webhook-url-invalid',
+    )
+    expect(await codeOf(validateEndpointUrl('https://nowhere.example/', false, resolvesTo()))).toBe(
+      'webhook-url-refused',
+    )
+  })
+
+  it('refuses other schemes and non-URLs', () => {
+    for (const text of [
+      'ftp://shop.example/',
+      'file:///etc/passwd',
+      'shop.example/hook',
+      '',
+      'javascript:alert(1)',
+    ]) {
+      expect(() => parseEndpointUrl(text, true), text).toThrow(
+        expect.objectContaining({ code: 'webhook-url-invalid' }),
+      )
+    }
+  })
+
+  it('accepts a URL of exactly urlLengthMax characters and refuses one more', () => {
+    const prefix = 'https://shop.example/'
+    const atMax = prefix + 'a'.repeat(webhookLimits.urlLengthMax - prefix.length)
+    expect(atMax).toHaveLength(webhookLimits.urlLengthMax)
+    expect(parseEndpointUrl(atMax, false).toString()).toBe(atMax)
+    expect(() => parseEndpointUrl(`${atMax}a`, false)).toThrow(
+      expect.objectContaining({ code: 'webhook-url-invalid' }),
+    )
+  })
+
+  it('checks resolved addresses again at delivery time', () => {
+    const url = new URL('https://rebinding.example/hook')
+    expect(refusalForAddresses(url, ['93.184.215.14'], false)).toBeUndefined()
+    expect(refusalForAddresses(url, ['169.254.169.254'], false)).toMatch(/link-local/)
+    expect(refusalForAddresses(url, [], false)).toMatch(/no address/)
+  })
+})
+
+describe('credentials in URLs', () => {
+  it('move into a Basic Authorization header, out of the URL', () => {
+    const { url, authorization } = splitCredentials(new URL('https://user:p%40ss@shop.example/hook?x=1'))
+    expect(url).toBe('https://shop.example/hook?x=1')
+    expect(authorization).toBe(`Basic ${Buffer.from('user:p@ss').toString('base64')}`)
+  })
+  it('leave URLs without credentials alone', () => {
+    expect(splitCredentials(new URL('https://shop.example/hook'))).toEqual({
+      url: 'https://shop.example/hook',
+      authorization: undefined,
+    })
+  })
+})

@@ -1,0 +1,144 @@
+import { lookup } from 'node:dns/promises'
+import { BlockList, isIP } from 'node:net'
+import { webhookUrlInvalid, webhookUrlRefused } from './webhook.errors.ts'
+import { webhookLimits } from './webhook.limits.ts'
+import type { ResolveHost } from './webhook.types.ts'
+
+/** Where an IP address points, as far as webhook SSRF rules care. */
+export type AddressClass = 'loopback' | 'private' | 'link-local' | 'unspecified' | 'public'
+
+function blockList(v4: readonly [string, number][], v6: readonly [string, number][]): BlockList {
+  const list = new BlockList()
+  for (const [network, prefix] of v4) list.addSubnet(network, prefix, 'ipv4')
+  for (const [network, prefix] of v6) list.addSubnet(network, prefix, 'ipv6')
+  return list
+}
+
+// BlockList also matches IPv4-mapped IPv6 (::ffff:169.254.169.254) against the IPv4 rules.
+const linkLocal = blockList(
+  [['169.254.0.0', 16]],
+  // fd00:ec2::254 is the EC2 metadata service over IPv6 (a ULA address, hence listed before `private`).
+  [
+    ['fe80::', 10],
+    ['fd00:ec2::254', 128],
+  ],
+)
+// 0.0.0.0 and :: reach the local host on Linux: an SSRF classic.
+const unspecified = blockList([['0.0.0.0', 8]], [['::', 128]])
+const loopback = blockList([['127.0.0.0', 8]], [['::1', 128]])
+const privateRanges = blockList(
+  [
+    ['10.0.0.0', 8],
+    ['172.16.0.0', 12],
+    ['192.168.0.0', 16],
+  ],
+  [['fc00::', 7]],
+)
+
+export function classifyAddress(address: string): AddressClass {
+  const family = isIP(address)
+  if (family === 0) throw new TypeError(`not an IP address: ${address}`)
+  const type = family === 4 ? 'ipv4' : 'ipv6'
+  if (linkLocal.check(address, type)) return 'link-local'
+  if (unspecified.check(address, type)) return 'unspecified'
+  if (loopback.check(address, type)) return 'loopback'
+  if (privateRanges.check(address, type)) return 'private'
+  return 'public'
+}
+
+/** `[::1]` → `::1`: URL keeps IPv6 literals in brackets. */
+export function urlHost(url: URL): string {
+  return url.hostname.replace(/^\[(.*)\]$/, '$1')
+}
+
+/**
+ * Checks what can be checked without the network: a parseable http(s) URL of bounded length; http only
+ * with allowInsecure (signatures do not hide the payload, and a man in the middle could read it).
+ */
+export function parseEndpointUrl(text: string, allowInsecure: boolean): URL {
+  if (text.length > webhookLimits.urlLengthMax)
+    throw webhookUrlInvalid(`longer than ${webhookLimits.urlLengthMax} characters`)
+  let url: URL
+  try {
+    url = new URL(text)
+  } catch {
+    throw webhookUrlInvalid('not an absolute URL')
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:')
+    throw webhookUrlInvalid('must be https:// (or http://)')
+  if (url.hostname === '') throw webhookUrlInvalid('has no host')
+  if (url.protocol === 'http:' && !allowInsecure)
+    throw webhookUrlRefused(
+      'http:// is allowed only with allowInsecure (to loopback or private hosts); use https://',
+    )
+  return url
+}
+
+/** Why the resolved addresses may not be called, or undefined when they may. */
+export function refusalForAddresses(
+  url: URL,
+  addresses: readonly string[],
+  allowInsecure: boolean,
+): string | undefined {
+  if (addresses.length === 0) return 'the host resolves to no address'
+  const classes = addresses.map(classifyAddress)
+  if (!allowInsecure && classes.some((kind) => kind === 'link-local' || kind === 'unspecified'))
+    return 'the host resolves to a link-local, metadata or unspecified address'
+  if (url.protocol === 'http:' && !classes.every((kind) => kind === 'loopback' || kind === 'private'))
+    return 'http:// is allowed only to loopback or private addresses'
+  return undefined
+}
+
+export const resolveHostWithDns: ResolveHost = async (host) =>
+  (await lookup(host, { all: true, verbatim: true })).map((entry) => entry.address)
+
+/** The addresses a request to `url` would reach: the literal IP, or what DNS answers now. */
+export async function resolveUrlAddresses(url: URL, resolveHost: ResolveHost): Promise<readonly string[]> {
+  const host = urlHost(url)
+  return isIP(host) === 0 ? await resolveHost(host) : [host]
+}
+
+/**
+ * Full validation for creating or changing an endpoint: syntax, scheme, and where the host resolves to
+ * (SSRF guard). Delivery repeats the address check before every POST, since DNS answers change.
+ */
+export async function validateEndpointUrl(
+  text: string,
+  allowInsecure: boolean,
+  resolveHost: ResolveHost,
+): Promise<URL> {
+  const url = parseEndpointUrl(text, allowInsecure)
+  let addresses: readonly string[]
+  try {
+    addresses = await resolveUrlAddresses(url, resolveHost)
+  } catch (error) {
+    throw webhookUrlInvalid(`the host does not resolve (${errorCode(error)})`)
+  }
+  const refusal = refusalForAddresses(url, addresses, allowInsecure)
+  if (refusal !== undefined) throw webhookUrlRefused(refusal)
+  return url
+}
+
+/** A stable, secret-free description of a network error: its code, else its class name. */
+export function errorCode(error: unknown): string {
+  const code = (error as { code?: unknown } | null)?.code
+  if (typeof code === 'string') return code
+  return error instanceof Error ? error.name : 'unknown'
+}
+
+/**
+ * fetch() refuses URLs with credentials, and credentials must never reach logs: they move into an
+ * Authorization header, and the URL that is sent and shown keeps none.
+ */
+export function splitCredentials(url: URL): { url: string; authorization: string | undefined } {
+  if (url.username === '' && url.password === '') return { url: url.toString(), authorization: undefined }
+  const bare = new URL(url.toString())
+  const user = decodeURIComponent(url.username)
+  const password = decodeURIComponent(url.password)
+  bare.username = ''
+  bare.password = ''
+  return {
+    url: bare.toString(),
+    authorization: `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`,
+  }
+}

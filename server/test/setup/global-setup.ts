@@ -1,0 +1,70 @@
+import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import type { TestProject } from 'vitest/node'
+import { readTestDatabaseUrl } from '../../src/config/env.ts'
+import { startEmbeddedDatabase } from '../../src/db/embedded.ts'
+import { migrate } from '../../src/db/migrate.ts'
+import { createPool } from '../../src/db/pool.ts'
+import { templateDatabaseName, withDatabaseName } from './database-names.ts'
+import { suiteLogDirectory } from './gateway-process.ts'
+import { assertNoSecretsIn } from './leak-guard.ts'
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    /** Admin URL of the test server (its `postgres` database); test files create their own databases. */
+    adminDatabaseUrl: string
+  }
+}
+
+/**
+ * Once per run: a PostgreSQL server (TEST_DATABASE_URL's, else an embedded one in a temp directory) and a
+ * migrated template database. Each test file clones the template (`create database … template …`), which
+ * takes milliseconds and isolates files running in parallel.
+ */
+export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  const external = readTestDatabaseUrl()
+  let stop = async () => {}
+  let serverUrl: string
+  if (external === undefined) {
+    const directory = mkdtempSync(join(tmpdir(), 'sluice-test-pg-'))
+    chmodSync(directory, 0o755)
+    const embedded = await startEmbeddedDatabase(directory)
+    serverUrl = embedded.url
+    stop = async () => {
+      await embedded.stop()
+      rmSync(directory, { recursive: true, force: true })
+    }
+  } else serverUrl = external
+  const adminUrl = withDatabaseName(serverUrl, 'postgres')
+  await recreateTemplate(adminUrl, serverUrl)
+  project.provide('adminDatabaseUrl', adminUrl)
+  return async () => {
+    await stop()
+    assertNoSecretsInSuiteLogs()
+  }
+}
+
+/** Fails the run if any process the suite started logged a known test secret (issue 4). */
+function assertNoSecretsInSuiteLogs(): void {
+  if (!existsSync(suiteLogDirectory)) return
+  for (const file of readdirSync(suiteLogDirectory)) {
+    assertNoSecretsIn(readFileSync(join(suiteLogDirectory, file), 'utf8'))
+  }
+}
+
+async function recreateTemplate(adminUrl: string, serverUrl: string): Promise<void> {
+  const admin = createPool(adminUrl, { sizeMax: 1 })
+  try {
+    await admin.query(`drop database if exists ${templateDatabaseName} with (force)`)
+    await admin.query(`create database ${templateDatabaseName}`)
+  } finally {
+    await admin.end()
+  }
+  const template = createPool(withDatabaseName(serverUrl, templateDatabaseName), { sizeMax: 1 })
+  try {
+    await migrate(template)
+  } finally {
+    await template.end()
+  }
+}
