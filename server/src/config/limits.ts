@@ -23,6 +23,15 @@ export const limits = {
   pageSizeMax: 100,
   /** In-flight HTTP requests get this long to finish on SIGTERM before the server closes anyway. */
   shutdownGraceMs: 10_000,
+  /**
+   * How long an API process trusts a key it verified, without reading the key's row again. Reading it
+   * was one of ~7 round trips of POST /v1/invoices. A key revoked through another process keeps working
+   * there for at most this long (the revoking process forgets it at once): 1 s is below any human's
+   * reaction time to a leaked key, and one read per key per second is nothing.
+   */
+  apiKeyTrustMs: 1_000,
+  /** Verified keys an API process remembers at once (~200 B each); beyond it the oldest is forgotten. */
+  apiKeysTrustedMax: 10_000,
 
   // --- chains ---
   /** Outbound JSON-RPC call timeout; a slower provider is treated as failing and the next URL is tried. */

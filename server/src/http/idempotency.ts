@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto'
 import type { Queryable } from '../db/pool.ts'
+import { chainGatedWrites, type GatedWriteBuilder, joinSqlParts, type SqlPart } from '../db/statement.ts'
 import { AppError } from '../lib/errors.ts'
 import { httpLimits } from './http.limits.ts'
 
@@ -125,6 +126,22 @@ export async function claimIdempotencyKey(db: Queryable, claim: ClaimInput): Pro
   })
   const row = result.rows[0]
   if (row?.claimed === true) return { kind: 'claimed', claimToken }
+  const found = judgeStoredClaim(row, claim)
+  if (found !== 'take-over') return found
+  return await takeOverClaim(
+    db,
+    claim,
+    claimToken,
+    expiresAt,
+    claim.leaseMs ?? httpLimits.idempotencyClaimLeaseMs,
+  )
+}
+
+/** What a key another request holds means for this one; 'take-over' when its row is expired or stale. */
+function judgeStoredClaim(
+  row: StoredRow | undefined,
+  claim: ClaimInput,
+): Exclude<ClaimResult, { kind: 'claimed' }> | 'take-over' {
   // Committed after this statement began (it waited for it), or released after a 5xx: a retry is right.
   if (row === undefined) return { kind: 'in-progress' }
   const leaseMs = claim.leaseMs ?? httpLimits.idempotencyClaimLeaseMs
@@ -135,7 +152,74 @@ export async function claimIdempotencyKey(db: Queryable, claim: ClaimInput): Pro
   // An unfinished claim older than the lease belongs to a process that died: this request takes it over.
   const stale = row.completed_at === null && row.claimed_at.getTime() <= claim.now.getTime() - leaseMs
   if (!expired && !stale) return { kind: 'in-progress' }
-  return await takeOverClaim(db, claim, claimToken, expiresAt, leaseMs)
+  return 'take-over'
+}
+
+export type ClaimWithWriteResult =
+  | { kind: 'written' }
+  | Exclude<ClaimResult, { kind: 'claimed' }>
+  /** The key's row is expired or its claim stale: the two-step path (claim, then run) takes it over. */
+  | { kind: 'take-over' }
+
+/**
+ * Claims the key, performs the write and stores its response, all in one statement (ADR 0022): a key
+ * already held makes the statement write nothing and return the holder's row instead, judged as
+ * claimIdempotencyKey judges it. Any error inside the write rolls back the claim with it.
+ */
+export async function claimWithWrite(
+  db: Queryable,
+  claim: ClaimInput & { operationId: string; status: number; responseBody: unknown },
+  write: GatedWriteBuilder,
+): Promise<ClaimWithWriteResult> {
+  const expiresAt = new Date(claim.now.getTime() + httpLimits.idempotencyKeyRetentionMs)
+  const gate = 'idempotency_claim'
+  const chained = chainGatedWrites(gate, [write])
+  const claimPart: SqlPart = {
+    text: `${gate} as (
+       insert into idempotency_keys (merchant_id, key, operation_id, request_hash, claim_token, claimed_at,
+         expires_at, response_status, response_body, completed_at)
+       values ($1, $2, $3, $4, $5, $6, $7, $8, $9::jsonb, $6) on conflict (merchant_id, key) do nothing
+       returning true as claimed)`,
+    values: [
+      claim.merchantId,
+      claim.key,
+      claim.operationId,
+      claim.requestHash,
+      randomBytes(16).toString('base64url'),
+      claim.now,
+      expiresAt,
+      claim.status,
+      JSON.stringify(claim.responseBody ?? null),
+    ],
+  }
+  const resultPart: SqlPart = {
+    text: `select (select count(*) from ${chained.done})::int as written, null::bytea as request_hash,
+       null::int as response_status, null::jsonb as response_body, null::timestamptz as completed_at,
+       null::timestamptz as claimed_at, null::timestamptz as expires_at
+     from ${gate}
+     union all
+     select 0, request_hash, response_status, response_body, completed_at, claimed_at, expires_at
+     from idempotency_keys
+     where merchant_id = $1 and key = $2 and not exists (select 1 from ${gate})`,
+    values: [claim.merchantId, claim.key],
+  }
+  const ctes = joinSqlParts([claimPart, ...chained.ctes], ',\n')
+  const rest = joinSqlParts([{ text: ctes.text, values: ctes.values }, resultPart], '\n')
+  const result = await db.query<
+    Omit<StoredRow, 'request_hash'> & { request_hash: Buffer | null; written: number }
+  >({
+    name: `idempotency-claim-with-write:${claim.operationId}`,
+    text: `with ${rest.text}`,
+    values: rest.values,
+  })
+  const row = result.rows[0]
+  if (row !== undefined && row.request_hash === null) {
+    // Claimed: the gated write ran in the same statement and must have produced its row.
+    if (row.written !== 1) throw new Error(`${claim.operationId}: claimed but the write produced no row`)
+    return { kind: 'written' }
+  }
+  const found = judgeStoredClaim(row as StoredRow | undefined, claim)
+  return found === 'take-over' ? { kind: 'take-over' } : found
 }
 
 /** Re-claims an expired row or a stale claim; the WHERE re-checks both, so only one taker wins. */

@@ -5,6 +5,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { z } from 'zod'
 import type { NetworkConfig } from '../config/config.types.ts'
 import type { Pool } from '../db/pool.ts'
+import type { GatedWriteBuilder } from '../db/statement.ts'
 import { assert } from '../lib/assert.ts'
 import { AppError, type ErrorDetail, isAppError } from '../lib/errors.ts'
 import { type RateSource, staticRateSource } from '../modules/invoices/invoice.rates.ts'
@@ -14,6 +15,7 @@ import { authenticateDashboardRequest, isDashboardRequest } from './dashboard-au
 import { type ErrorBody, parseInput, validationFailed } from './errors.ts'
 import {
   claimIdempotencyKey,
+  claimWithWrite,
   completeIdempotencyKey,
   createIdempotencyScope,
   hashIdempotentRequest,
@@ -134,6 +136,26 @@ export type OperationOptions<Op extends AnyOperation> = Readonly<{
    * per-request info lines, which include the URL, never write the secret to the logs.
    */
   secretInPath?: boolean
+  /**
+   * The operation's one-statement form (docs/adr/0022-single-statement-invoice-creation.md): from the
+   * validated input, the response and its writes, built without the database; the route then claims the
+   * Idempotency-Key, writes and stores the response in one statement. Returning undefined, or throwing,
+   * sends the request the two-step way (claim, then the handler), which also stores a refusal under
+   * the key — so a throw here needs no handling of its own.
+   */
+  singleStatement?: (
+    context: HandlerContext<Op>,
+  ) => Promise<SingleStatementPlan<z.output<Op['response']>> | undefined>
+}>
+
+export type SingleStatementPlan<Response> = Readonly<{
+  response: Response
+  write: GatedWriteBuilder
+  /**
+   * Called when the statement ran and wrote nothing (the key was held): gives back what the plan
+   * reserved. Not called when the statement failed: what it reserved may be why, so it is dropped.
+   */
+  release: () => void
 }>
 
 export type IdempotencyOwnerInput<Op extends AnyOperation> = Readonly<{
@@ -148,6 +170,9 @@ type Binding = Readonly<{
   dependencies: RouteDependencies
   storedResponse: (response: unknown) => unknown
   idempotencyOwner: ((input: IdempotencyOwnerInput<AnyOperation>) => Promise<string>) | undefined
+  singleStatement:
+    | ((context: HandlerContext<AnyOperation>) => Promise<SingleStatementPlan<unknown> | undefined>)
+    | undefined
 }>
 
 const boundOperations = new WeakMap<FastifyInstance, Map<string, AnyOperation>>()
@@ -175,6 +200,7 @@ export function registerOperation<Op extends AnyOperation>(
     dependencies,
     storedResponse: (options.storedResponse ?? ((response) => response)) as (response: unknown) => unknown,
     idempotencyOwner: options.idempotencyOwner as Binding['idempotencyOwner'],
+    singleStatement: options.singleStatement as Binding['singleStatement'],
   }
   // Contract paths use `:name` segments, which is Fastify's syntax too.
   app.route({
@@ -329,7 +355,7 @@ async function runIdempotent(
   record: IdempotencyRecordKey,
 ): Promise<unknown> {
   const { operation, dependencies } = binding
-  const claim = await claimIdempotencyKey(dependencies.pool, {
+  const claimInput = {
     ...record,
     operationId: operation.operationId,
     requestHash: hashIdempotentRequest(request.method, request.url.split('?')[0] ?? '', request.body),
@@ -337,7 +363,13 @@ async function runIdempotent(
     ...(dependencies.idempotencyClaimLeaseMs === undefined
       ? {}
       : { leaseMs: dependencies.idempotencyClaimLeaseMs }),
-  })
+  }
+  const outcome = await runInOneStatement(binding, context, claimInput)
+  if (outcome?.kind === 'written') return await reply.status(operation.successStatus).send(outcome.response)
+  const claim =
+    outcome === undefined || outcome.kind === 'take-over'
+      ? await claimIdempotencyKey(dependencies.pool, claimInput)
+      : outcome
   if (claim.kind === 'replay')
     return await reply.status(claim.status).header('idempotent-replayed', 'true').send(claim.body)
   if (claim.kind === 'in-progress') throw idempotencyKeyInProgress()
@@ -368,6 +400,38 @@ async function runIdempotent(
     request.log.error({ err: error }, 'storing the idempotent response failed')
   })
   return await reply.status(operation.successStatus).send(result)
+}
+
+/**
+ * The one-statement path, when the operation has one and its plan could be made; undefined sends the
+ * request the two-step way. A plan that throws is dropped: the two-step path runs the handler, which
+ * throws the same refusal and stores it under the key.
+ */
+async function runInOneStatement(
+  binding: Binding,
+  context: HandlerContext<AnyOperation>,
+  claim: Parameters<typeof claimIdempotencyKey>[1],
+): Promise<
+  | { kind: 'written'; response: unknown }
+  | Exclude<Awaited<ReturnType<typeof claimWithWrite>>, { kind: 'written' }>
+  | undefined
+> {
+  if (binding.singleStatement === undefined) return undefined
+  const plan = await binding.singleStatement(context).catch(() => undefined)
+  if (plan === undefined) return undefined
+  checkResponse(binding, plan.response)
+  const result = await claimWithWrite(
+    binding.dependencies.pool,
+    {
+      ...claim,
+      status: binding.operation.successStatus,
+      responseBody: binding.storedResponse(plan.response),
+    },
+    plan.write,
+  )
+  if (result.kind === 'written') return { kind: 'written', response: plan.response }
+  plan.release()
+  return result
 }
 
 /**

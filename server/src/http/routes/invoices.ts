@@ -9,16 +9,20 @@ import {
 import { formatUnits } from '@sluice/sdk/money'
 import { formatErc20PaymentUri } from '@sluice/sdk/payment-uri'
 import type { FastifyInstance } from 'fastify'
+import type { z } from 'zod'
 import { withTransaction } from '../../db/tx.ts'
 import type { InvoiceRow } from '../../modules/invoices/invoice.repo.ts'
 import {
+  type CreateInvoiceInput,
   createInvoice as createInvoiceOfStore,
   getInvoice as getInvoiceOfStore,
   type InvoiceContext,
   type InvoiceView,
   listInvoices as listInvoicesOfStore,
   markInvoice as markInvoiceOfStore,
+  planInvoice,
 } from '../../modules/invoices/invoice.service.ts'
+import { DepositAddressReserve } from '../../modules/payments/deposit-address.service.ts'
 import { type RouteDependencies, registerOperation } from '../route.ts'
 import { paymentToWire } from './wire.ts'
 
@@ -53,6 +57,8 @@ export function invoiceToWire(view: InvoiceView): InvoiceWire {
   }
 }
 
+type CreateInvoiceBody = z.output<typeof createInvoice.body>
+
 function rowToWire(row: InvoiceRow): Omit<InvoiceWire, 'amount_paid' | 'payment_options' | 'payments'> {
   return {
     id: row.id,
@@ -86,34 +92,7 @@ export function registerInvoiceRoutes(app: FastifyInstance, dependencies: RouteD
     now: dependencies.now,
   }
 
-  registerOperation(
-    app,
-    createInvoice,
-    async ({ principal, body, idempotency }) =>
-      await withTransaction(pool, async (client) => {
-        const view = await createInvoiceOfStore(
-          client,
-          {
-            merchantId: principal.merchantId,
-            amount: body.amount,
-            currency: body.currency,
-            networks: body.networks,
-            expiresInMinutes: body.expires_in_minutes,
-            monitoringMinutes: body.monitoring_minutes,
-            toleranceBasisPoints: body.tolerance_basis_points,
-            orderId: body.order_id,
-            description: body.description,
-            redirectUrl: body.redirect_url,
-            metadata: body.metadata,
-          },
-          context,
-        )
-        const response = invoiceToWire(view)
-        await idempotency.complete(client, response)
-        return response
-      }),
-    dependencies,
-  )
+  registerCreateInvoiceRoute(app, dependencies, context)
 
   registerOperation(
     app,
@@ -159,5 +138,53 @@ export function registerInvoiceRoutes(app: FastifyInstance, dependencies: RouteD
         ),
       ),
     dependencies,
+  )
+}
+
+/** POST /v1/invoices: in one statement when an address is held (ADR 0022), else in a transaction. */
+function registerCreateInvoiceRoute(
+  app: FastifyInstance,
+  dependencies: RouteDependencies,
+  context: InvoiceContext,
+): void {
+  const { pool } = dependencies
+  // Addresses held for one-statement creation (ADR 0022); given back to the pool when the server closes.
+  const reserve = new DepositAddressReserve(pool, (error) =>
+    app.log.warn({ err: error }, 'holding deposit addresses failed; invoices use the two-step path'),
+  )
+  app.addHook('onClose', async () => await reserve.close())
+  const inputOf = (merchantId: string, body: CreateInvoiceBody): CreateInvoiceInput => ({
+    merchantId,
+    amount: body.amount,
+    currency: body.currency,
+    networks: body.networks,
+    expiresInMinutes: body.expires_in_minutes,
+    monitoringMinutes: body.monitoring_minutes,
+    toleranceBasisPoints: body.tolerance_basis_points,
+    orderId: body.order_id,
+    description: body.description,
+    redirectUrl: body.redirect_url,
+    metadata: body.metadata,
+  })
+
+  registerOperation(
+    app,
+    createInvoice,
+    // The two-step path: with no address held, a refusal to store, or a key to take over.
+    async ({ principal, body, idempotency }) =>
+      await withTransaction(pool, async (client) => {
+        const view = await createInvoiceOfStore(client, inputOf(principal.merchantId, body), context)
+        const response = invoiceToWire(view)
+        await idempotency.complete(client, response)
+        return response
+      }),
+    dependencies,
+    {
+      singleStatement: async ({ principal, body }) => {
+        const plan = await planInvoice(inputOf(principal.merchantId, body), context, reserve)
+        if (plan === undefined) return undefined
+        return { response: invoiceToWire(plan.view), write: plan.write, release: plan.release }
+      },
+    },
   )
 }

@@ -1,4 +1,5 @@
 import type { Queryable } from '../../db/pool.ts'
+import type { GatedWrite } from '../../db/statement.ts'
 import type { InvoiceException, InvoiceStatus } from './invoice.types.ts'
 
 export type InvoiceRow = {
@@ -31,10 +32,7 @@ export type OptionRow = {
   amount_due: string
 }
 
-export type InvoiceInsert = Omit<
-  InvoiceRow,
-  'status' | 'exception' | 'revision' | 'created_at' | 'updated_at'
->
+export type InvoiceInsert = Omit<InvoiceRow, 'status' | 'exception' | 'revision' | 'updated_at'>
 
 /**
  * The invoice and its payment options in one statement (one round trip on the hot path of
@@ -50,8 +48,8 @@ export async function insertInvoiceWithOptions(
     text: `with invoice as (
        insert into invoices (id, merchant_id, status, exception, currency, amount, due_value, rate,
          tolerance_basis_points, expires_at, monitoring_until, order_id, description, redirect_url, metadata,
-         payment_link_id)
-       values ($1, $2, 'new', 'none', $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+         payment_link_id, created_at, updated_at)
+       values ($1, $2, 'new', 'none', $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $19, $19)
        returning *),
      options as (
        insert into invoice_payment_options (invoice_id, network, asset_id, address, amount_due)
@@ -76,11 +74,64 @@ export async function insertInvoiceWithOptions(
       options.map((option) => option.asset_id),
       options.map((option) => option.address),
       options.map((option) => option.amount_due),
+      row.created_at,
     ],
   })
   const stored = result.rows[0]
   if (stored === undefined) throw new Error('invoice insert returned no row')
   return stored
+}
+
+/**
+ * The invoice and its options as a one-statement write (db/statement.ts), inserted only when `gate`
+ * produced a row; done is `invoice` (one row). Types are cast: INSERT … SELECT infers none.
+ */
+export function invoiceWithOptionsWrite(
+  gate: string,
+  row: InvoiceInsert,
+  options: readonly OptionRow[],
+): GatedWrite {
+  return {
+    ctes: [
+      {
+        text: `invoice as (
+           insert into invoices (id, merchant_id, status, exception, currency, amount, due_value, rate,
+             tolerance_basis_points, expires_at, monitoring_until, order_id, description, redirect_url,
+             metadata, payment_link_id, created_at, updated_at)
+           select $1::text, $2::text, 'new', 'none', $3::text, $4::text, $5::numeric, $6::jsonb, $7::int,
+             $8::timestamptz, $9::timestamptz, $10::text, $11::text, $12::text, $13::jsonb, $14::text,
+             $19::timestamptz, $19::timestamptz
+           where exists (select 1 from ${gate})
+           returning id),
+         invoice_options as (
+           insert into invoice_payment_options (invoice_id, network, asset_id, address, amount_due)
+           select $1::text, * from unnest($15::text[], $16::text[], $17::text[], $18::numeric[])
+           where exists (select 1 from invoice))`,
+        values: [
+          row.id,
+          row.merchant_id,
+          row.currency,
+          row.amount,
+          row.due_value,
+          row.rate === null ? null : JSON.stringify(row.rate),
+          row.tolerance_basis_points,
+          row.expires_at,
+          row.monitoring_until,
+          row.order_id,
+          row.description,
+          row.redirect_url,
+          JSON.stringify(row.metadata),
+          row.payment_link_id,
+          options.map((option) => option.network),
+          options.map((option) => option.asset_id),
+          options.map((option) => option.address),
+          options.map((option) => option.amount_due),
+          row.created_at,
+        ],
+      },
+    ],
+    done: 'invoice',
+  }
 }
 
 export async function selectInvoice(

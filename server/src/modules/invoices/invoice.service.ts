@@ -1,10 +1,12 @@
 import { formatUnits, MoneyError, parseUnits } from '@sluice/sdk/money'
 import type { NetworkConfig, TokenConfig } from '../../config/config.types.ts'
 import type { Pool, PoolClient, Queryable } from '../../db/pool.ts'
+import type { GatedWriteBuilder } from '../../db/statement.ts'
 import { withTransaction } from '../../db/tx.ts'
 import { newId } from '../../lib/ids.ts'
 import { recordEvent } from '../events/event.service.ts'
 import { createTransfer, getOrCreateAccount } from '../ledger/ledger.service.ts'
+import { type DepositAddressReserve, heldInvoiceAddressWrite } from '../payments/deposit-address.service.ts'
 import { allocateDepositAddressWith, listOwnerPayments } from '../payments/payment.service.ts'
 import type { Payment } from '../payments/payment.types.ts'
 import {
@@ -26,6 +28,7 @@ import {
   type InvoiceRow,
   insertInvoiceWithOptions,
   insertMark,
+  invoiceWithOptionsWrite,
   type OptionRow,
   selectDueForExpiry,
   selectInvoice,
@@ -135,25 +138,19 @@ function dueValueOf(input: CreateInvoiceInput, lines: readonly Candidate[], fiat
   return units * 10n ** BigInt(valueDecimals - decimals)
 }
 
-/**
- * Creates an invoice in the caller's transaction: locks the rate (fiat), allocates a fresh deposit
- * address (one EVM address serves every accepted EVM network) and the exact amount due per asset.
- */
-export async function createInvoice(
-  client: PoolClient,
-  input: CreateInvoiceInput,
-  context: InvoiceContext,
-): Promise<InvoiceView> {
+type NewInvoice = Readonly<{ row: InvoiceInsert; lines: readonly Candidate[]; dueValue: bigint }>
+
+/** Everything about a new invoice but its address: validated, priced (fiat rates locked), not written. */
+async function newInvoice(input: CreateInvoiceInput, context: InvoiceContext): Promise<NewInvoice> {
   const fiat = !isStablecoin(context.networks, input.currency)
   const lines = await candidates(context, input)
   const dueValue = dueValueOf(input, lines, fiat)
-  const id = newId('inv')
   const now = context.now()
   const expiresAt = new Date(
     now.getTime() + (input.expiresInMinutes ?? invoiceLimits.expiryMinutesDefault) * 60_000,
   )
   const row: InvoiceInsert = {
-    id,
+    id: newId('inv'),
     merchant_id: input.merchantId,
     currency: input.currency,
     amount: input.amount,
@@ -175,24 +172,79 @@ export async function createInvoice(
     redirect_url: input.redirectUrl ?? null,
     metadata: { ...input.metadata },
     payment_link_id: input.paymentLinkId ?? null,
+    created_at: now,
   }
+  return { row, lines, dueValue }
+}
+
+/** The exact amount due per accepted asset, all at one address, in byte order as a later GET reads them. */
+function optionsOf(invoice: NewInvoice, address: string): OptionRow[] {
+  const options = invoice.lines.map((line) => ({
+    invoice_id: invoice.row.id,
+    network: line.network.name,
+    asset_id: `${line.token.symbol}@${line.network.name}`,
+    address,
+    amount_due: minorDueFor(invoice.dueValue, line.token.decimals, line.rateScaled).toString(),
+  }))
+  options.sort((a, b) => compareText(a.network, b.network) || compareText(a.asset_id, b.asset_id))
+  return options
+}
+
+/**
+ * Creates an invoice in the caller's transaction: locks the rate (fiat), allocates a fresh deposit
+ * address (one EVM address serves every accepted EVM network) and the exact amount due per asset.
+ */
+export async function createInvoice(
+  client: PoolClient,
+  input: CreateInvoiceInput,
+  context: InvoiceContext,
+): Promise<InvoiceView> {
+  const invoice = await newInvoice(input, context)
   const address = await allocateDepositAddressWith(client, {
     merchantId: input.merchantId,
     ownerKind: 'invoice',
-    ownerId: id,
+    ownerId: invoice.row.id,
   })
-  const options = lines.map((line) => ({
-    invoice_id: id,
-    network: line.network.name,
-    asset_id: `${line.token.symbol}@${line.network.name}`,
-    address: address.address,
-    amount_due: minorDueFor(dueValue, line.token.decimals, line.rateScaled).toString(),
-  }))
-  // Byte order, as selectOptions orders them: the response reads the same as a later GET.
-  options.sort((a, b) => compareText(a.network, b.network) || compareText(a.asset_id, b.asset_id))
-  const stored = await insertInvoiceWithOptions(client, row, options)
+  const options = optionsOf(invoice, address.address)
+  const stored = await insertInvoiceWithOptions(client, invoice.row, options)
   // A new invoice has no payments yet: its view needs no further reads.
   return viewOf(stored, optionViews(options, context.networks), [], context)
+}
+
+/**
+ * A new invoice as a one-statement write (ADR 0022): its view (the response) and its writes — the held
+ * address, the invoice and its options — for the caller to gate and run; undefined when the process
+ * holds no address for the merchant right now. `release` gives the address back if nothing was written.
+ */
+export async function planInvoice(
+  input: CreateInvoiceInput,
+  context: InvoiceContext,
+  reserve: DepositAddressReserve,
+): Promise<{ view: InvoiceView; write: GatedWriteBuilder; release: () => void } | undefined> {
+  const invoice = await newInvoice(input, context)
+  const held = reserve.take(input.merchantId)
+  if (held === undefined) return undefined
+  const options = optionsOf(invoice, held.address)
+  const stored: InvoiceRow = {
+    ...invoice.row,
+    status: 'new',
+    exception: 'none',
+    revision: 1,
+    updated_at: invoice.row.created_at,
+  }
+  const addressWrite = heldInvoiceAddressWrite(
+    { merchantId: input.merchantId, invoiceId: invoice.row.id },
+    held,
+  )
+  return {
+    view: viewOf(stored, optionViews(options, context.networks), [], context),
+    write: (gate) => {
+      const written = addressWrite(gate)
+      const invoiceWrite = invoiceWithOptionsWrite(written.done, invoice.row, options)
+      return { ctes: [...written.ctes, ...invoiceWrite.ctes], done: invoiceWrite.done }
+    },
+    release: () => reserve.giveBack(input.merchantId, held),
+  }
 }
 
 const compareText = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0)

@@ -2,7 +2,7 @@ import type { Queryable } from '../../db/pool.ts'
 import type { ApiKeyScope, Merchant } from './merchant.types.ts'
 
 type MerchantRow = { id: string; name: string; is_demo: boolean; created_at: Date }
-type ApiKeyRow = {
+export type ApiKeyRow = {
   id: string
   merchant_id: string
   secret_hash: Buffer

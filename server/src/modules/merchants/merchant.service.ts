@@ -14,6 +14,7 @@ import {
 } from './merchant.errors.ts'
 import {
   type ApiKeyPublicRow,
+  type ApiKeyRow,
   findApiKeyByPrefix,
   findApiKeyOfMerchant,
   findDemoMerchant,
@@ -73,16 +74,65 @@ export async function getDemoMerchant(db: Queryable): Promise<Merchant | undefin
   return await findDemoMerchant(db)
 }
 
+/**
+ * Keys this process verified recently, by the key's SHA-256 (never the key itself), trusted for
+ * limits.apiKeyTrustMs. Only successes are remembered: a wrong key is read (and refused) every time.
+ */
+const trustedKeys = new Map<string, { principal: Principal; verifiedAtMs: number }>()
+
 /** Resolves an `Authorization: Bearer <key>` header to the principal of a valid, unrevoked key. */
 async function resolveApiKey(db: Queryable, authorization: string | undefined): Promise<Principal> {
   if (authorization === undefined || !authorization.startsWith('Bearer ')) throw authenticationRequired()
   const key = authorization.slice('Bearer '.length).trim()
   const match = keyPattern.exec(key)
   if (match === null || match[1] === undefined) throw apiKeyInvalid()
-  const row = await findApiKeyByPrefix(db, match[1])
-  if (row === undefined || row.revoked_at !== null || !timingSafeEqual(row.secret_hash, hashKey(key)))
+  const secretHash = hashKey(key)
+  const trustKey = secretHash.toString('base64')
+  const trusted = trustedKeys.get(trustKey)
+  if (trusted !== undefined && Date.now() - trusted.verifiedAtMs < limits.apiKeyTrustMs)
+    return trusted.principal
+  const row = await lookUpOnce(trustKey, () => findApiKeyByPrefix(db, match[1] as string))
+  if (row === undefined || row.revoked_at !== null || !timingSafeEqual(row.secret_hash, secretHash)) {
+    trustedKeys.delete(trustKey)
     throw apiKeyInvalid()
-  return { merchantId: row.merchant_id, apiKeyId: row.id, scopes: row.scopes }
+  }
+  const principal = { merchantId: row.merchant_id, apiKeyId: row.id, scopes: row.scopes }
+  trust(trustKey, principal)
+  return principal
+}
+
+/**
+ * Lookups under way, by trust key: when a trusted key's moment ends, the requests it carries at that
+ * instant (one per connection) share one read instead of each reading the row.
+ */
+const lookups = new Map<string, Promise<ApiKeyRow | undefined>>()
+
+async function lookUpOnce(
+  trustKey: string,
+  read: () => Promise<ApiKeyRow | undefined>,
+): Promise<ApiKeyRow | undefined> {
+  const under = lookups.get(trustKey)
+  if (under !== undefined) return await under
+  const lookup = read().finally(() => lookups.delete(trustKey))
+  lookups.set(trustKey, lookup)
+  return await lookup
+}
+
+function trust(trustKey: string, principal: Principal): void {
+  trustedKeys.delete(trustKey)
+  // A Map iterates in insertion order: the first entry is the one verified longest ago.
+  if (trustedKeys.size >= limits.apiKeysTrustedMax) {
+    const oldest = trustedKeys.keys().next()
+    if (oldest.done !== true) trustedKeys.delete(oldest.value)
+  }
+  trustedKeys.set(trustKey, { principal, verifiedAtMs: Date.now() })
+}
+
+/** This process stops trusting a revoked key at once (others within limits.apiKeyTrustMs). */
+function forgetApiKey(apiKeyId: string): void {
+  for (const [trustKey, entry] of trustedKeys) {
+    if (entry.principal.apiKeyId === apiKeyId) trustedKeys.delete(trustKey)
+  }
 }
 
 /** Resolves an `Authorization: Bearer <key>` header to a principal holding `scope`. */
@@ -170,5 +220,6 @@ export async function listApiKeys(
 export async function revokeApiKey(db: Queryable, merchantId: string, id: string): Promise<ApiKeyRecord> {
   const row = await revokeApiKeyOfMerchant(db, merchantId, id)
   if (row === undefined) throw apiKeyNotFound()
+  forgetApiKey(row.id)
   return toApiKeyRecord(row)
 }

@@ -1,4 +1,5 @@
 import type { Queryable } from '../../db/pool.ts'
+import type { GatedWrite } from '../../db/statement.ts'
 import type { DepositAddress, DepositOwnerKind } from './payment.types.ts'
 
 type ClaimedRow = { address: string; hd_account: number; hd_index: number; created_at: Date }
@@ -35,6 +36,74 @@ export async function claimPooledAddress(db: Queryable, owner: Owner): Promise<D
         hdIndex: row.hd_index,
         createdAt: row.created_at,
       }
+}
+
+export type PooledAddress = Readonly<{ address: string; hdAccount: number; hdIndex: number }>
+
+/**
+ * Takes up to `count` of the merchant's lowest free pooled addresses out of the pool, for a process to
+ * hold (ADR 0022). SKIP LOCKED, as a single claim: concurrent takers get different rows.
+ */
+export async function takePooledAddresses(
+  db: Queryable,
+  merchantId: string,
+  count: number,
+): Promise<PooledAddress[]> {
+  const result = await db.query<{ address: string; hd_account: number; hd_index: number }>({
+    name: 'deposit-address-take-pooled',
+    text: `delete from deposit_address_pool
+       where (merchant_id, hd_index) in (
+         select merchant_id, hd_index from deposit_address_pool where merchant_id = $1
+         order by hd_index limit $2 for update skip locked)
+       returning address, hd_account, hd_index`,
+    values: [merchantId, count],
+  })
+  return result.rows.map((row) => ({
+    address: row.address,
+    hdAccount: row.hd_account,
+    hdIndex: row.hd_index,
+  }))
+}
+
+/** Puts held addresses back into the pool (a process giving back what it did not use). */
+export async function returnPooledAddresses(
+  db: Queryable,
+  merchantId: string,
+  addresses: readonly PooledAddress[],
+): Promise<void> {
+  await db.query(
+    `insert into deposit_address_pool (merchant_id, hd_account, hd_index, address)
+     select $1, * from unnest($2::int[], $3::int[], $4::text[]) on conflict do nothing`,
+    [
+      merchantId,
+      addresses.map((entry) => entry.hdAccount),
+      addresses.map((entry) => entry.hdIndex),
+      addresses.map((entry) => entry.address),
+    ],
+  )
+}
+
+/**
+ * The invoice's address as part of a one-statement write (db/statement.ts): inserted only when `gate`
+ * produced a row. No ON CONFLICT: an address or index already taken fails the whole statement.
+ */
+export function invoiceAddressWrite(
+  gate: string,
+  owner: { merchantId: string; invoiceId: string },
+  held: PooledAddress,
+): GatedWrite {
+  return {
+    ctes: [
+      {
+        text: `deposit_address as (
+           insert into deposit_addresses (address, merchant_id, owner_kind, owner_id, hd_account, hd_index)
+           select $1::text, $2::text, 'invoice', $3::text, $4::int, $5::int where exists (select 1 from ${gate})
+           returning address)`,
+        values: [held.address, owner.merchantId, owner.invoiceId, held.hdAccount, held.hdIndex],
+      },
+    ],
+    done: 'deposit_address',
+  }
 }
 
 /**

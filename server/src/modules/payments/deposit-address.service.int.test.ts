@@ -9,6 +9,7 @@ import { createMerchant } from '../merchants/merchant.service.ts'
 import { depositAddressLimits } from './deposit-address.limits.ts'
 import {
   allocateDepositAddressInTransaction,
+  DepositAddressReserve,
   refillDepositAddressPool,
   refillDepositAddressPoolJobKind,
   refillLowDepositAddressPools,
@@ -217,5 +218,69 @@ describe('deposit address pool', () => {
     const before = seen.size
     await load(watermark)
     expect(seen.size).toBe(before)
+  })
+})
+
+describe('addresses held by an API process (docs/adr/0022)', () => {
+  const errors: unknown[] = []
+  const reserveOf = (limits: { perMerchant: number; refillBelow: number; merchantsMax: number }) =>
+    new DepositAddressReserve(database.pool, (error) => errors.push(error), limits)
+
+  it('holds up to its size, fetches again below the threshold and never below it', async () => {
+    const { merchantId } = await newMerchant()
+    const start = await refillDepositAddressPool(database.pool, merchantId)
+    const reserve = reserveOf({ perMerchant: 8, refillBelow: 4, merchantsMax: 10 })
+    expect(reserve.take(merchantId)).toBeUndefined() // nothing held yet: the caller goes two-step
+    await reserve.settled()
+    expect(reserve.heldCount(merchantId)).toBe(8)
+    const taken = new Set<string>()
+    // 8 → 4 held: at the threshold, no fetch.
+    for (let index = 0; index < 4; index += 1) taken.add(reserve.take(merchantId)?.address ?? 'none')
+    await reserve.settled()
+    expect(reserve.heldCount(merchantId)).toBe(4)
+    // One below the threshold: a fetch tops it up to its size again.
+    taken.add(reserve.take(merchantId)?.address ?? 'none')
+    await reserve.settled()
+    expect(reserve.heldCount(merchantId)).toBe(8)
+    expect(taken.size).toBe(5)
+    expect(taken.has('none')).toBe(false)
+    // Held addresses are out of the pool: no request could claim them.
+    expect(await pooled(merchantId)).toBe(start - 8 - 5)
+    await reserve.close()
+    expect(errors).toEqual([])
+  })
+
+  it('holds for at most merchantsMax merchants; the next one always goes two-step', async () => {
+    const first = await newMerchant()
+    const second = await newMerchant()
+    await refillDepositAddressPool(database.pool, first.merchantId)
+    const secondStart = await refillDepositAddressPool(database.pool, second.merchantId)
+    const reserve = reserveOf({ perMerchant: 4, refillBelow: 2, merchantsMax: 1 })
+    reserve.take(first.merchantId)
+    await reserve.settled()
+    reserve.take(second.merchantId)
+    await reserve.settled()
+    expect([reserve.heldCount(first.merchantId), reserve.heldCount(second.merchantId)]).toEqual([4, 0])
+    expect(reserve.take(second.merchantId)).toBeUndefined()
+    expect(await pooled(second.merchantId)).toBe(secondStart)
+    await reserve.close()
+  })
+
+  it('gives back what it holds on close, and an address given back after close goes to the pool', async () => {
+    const { merchantId } = await newMerchant()
+    const start = await refillDepositAddressPool(database.pool, merchantId)
+    const reserve = reserveOf({ perMerchant: 6, refillBelow: 3, merchantsMax: 10 })
+    reserve.take(merchantId)
+    await reserve.settled()
+    const held = reserve.take(merchantId)
+    if (held === undefined) throw new Error('an address is held')
+    await reserve.close()
+    expect(await pooled(merchantId)).toBe(start - 1)
+    reserve.giveBack(merchantId, held)
+    await new Promise((resolve) => setTimeout(resolve, 200))
+    expect(await pooled(merchantId)).toBe(start)
+    expect(reserve.take(merchantId)).toBeUndefined() // closed: it holds and fetches nothing more
+    await reserve.settled()
+    expect(await pooled(merchantId)).toBe(start)
   })
 })
