@@ -147,7 +147,9 @@ function deliveryNotes(label: string, run: DeliveryRun): string[] {
   const worker = (window: DeliveryRun['runners'][number]) => {
     const jobs = (kind: string) => window.extra[`${kind} jobs`] ?? 0
     const mean = (kind: string) => (window.extra[`${kind} ms`] ?? 0) / Math.max(jobs(kind), 1)
-    return `CPU ${window.cpuMsPerSecond.toFixed(0)} ms/s, loop ${(window.eventLoopUtilization * 100).toFixed(0)} %, dispatch-event ${jobs('dispatch-event')} jobs × ${ms(mean('dispatch-event'))} ms, deliver-webhook ${jobs('deliver-webhook')} jobs × ${ms(mean('deliver-webhook'))} ms`
+    const batches = window.extra['dispatch-event batches'] ?? 0
+    const perBatch = (window.extra['dispatch-event ms'] ?? 0) / Math.max(batches, 1)
+    return `CPU ${window.cpuMsPerSecond.toFixed(0)} ms/s, loop ${(window.eventLoopUtilization * 100).toFixed(0)} %, dispatch-event ${jobs('dispatch-event')} jobs in ${batches} batches × ${ms(perBatch)} ms, deliver-webhook ${jobs('deliver-webhook')} jobs × ${ms(mean('deliver-webhook'))} ms`
   }
   return [
     `${label}: ${run.delivered}/${run.events} delivered; recorded ${run.recordedPerSecond.toFixed(0)} events/s; ${run.deliveriesPerSecond.toFixed(0)} deliveries/s; latency p50 ${ms(run.latencyP50Ms)} p99 ${ms(run.latencyP99Ms)} max ${ms(run.latencyMaxMs)} ms`,

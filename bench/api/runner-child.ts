@@ -4,7 +4,7 @@ import { createPool } from '../../server/src/db/pool.ts'
 import { createDeliverWebhookHandler } from '../../server/src/jobs/deliver-webhook.ts'
 import { depositAddressPoolHandlers } from '../../server/src/jobs/deposit-address-pool.ts'
 import { createDispatchEventHandler } from '../../server/src/jobs/dispatch-event.ts'
-import { type JobHandler, JobRunner } from '../../server/src/jobs/runner.ts'
+import { batchedJobHandler, type JobHandler, JobRunner } from '../../server/src/jobs/runner.ts'
 import { createLogger } from '../../server/src/lib/logger.ts'
 import { dispatchEventJobKind } from '../../server/src/modules/events/event.service.ts'
 import { deliverWebhookJobKind } from '../../server/src/modules/webhooks/webhook-dispatch.service.ts'
@@ -14,7 +14,7 @@ import { installQueryTracer } from './query-tracer.ts'
 // One worker of the webhook and invoice benchmarks, in its own process (as the gateway's worker role runs): a
 // JobRunner with the dispatch-event, deliver-webhook and deposit-address-pool handlers (no NATS), a
 // production-sized pool. Each handler is
-// timed (handler body only: the runner's claim and delete are outside). Arguments: database URL, runner
+// timed (handler body only: the runner's claim and delete are outside; a batch as a whole). Arguments: database URL, runner
 // name, log level, "trace" to time every query.
 const [databaseUrl, name, logLevel, trace] = process.argv.slice(2)
 if (databaseUrl === undefined) throw new Error('usage: runner-child.ts DATABASE_URL NAME LOG_LEVEL [trace]')
@@ -23,16 +23,35 @@ const pool = createPool(databaseUrl, { applicationName: `sluice-bench-${name ?? 
 const logger = createLogger(logLevel ?? 'info')
 const handled: Record<string, number> = {}
 
+function count(kind: string, jobs: number, started: number): void {
+  handled[`${kind} jobs`] = (handled[`${kind} jobs`] ?? 0) + jobs
+  handled[`${kind} ms`] = (handled[`${kind} ms`] ?? 0) + performance.now() - started
+}
+
+/** Times each handler call; a batched kind is timed per batch (and counts its batches). */
 function timed(kind: string, handler: JobHandler): JobHandler {
-  return async (job, signal) => {
-    const started = performance.now()
-    try {
-      await handler(job, signal)
-    } finally {
-      handled[`${kind} jobs`] = (handled[`${kind} jobs`] ?? 0) + 1
-      handled[`${kind} ms`] = (handled[`${kind} ms`] ?? 0) + performance.now() - started
+  const batch = handler.batch
+  if (batch === undefined)
+    return async (job, signal) => {
+      const started = performance.now()
+      try {
+        await handler(job, signal)
+      } finally {
+        count(kind, 1, started)
+      }
     }
-  }
+  return batchedJobHandler({
+    ...batch,
+    handle: async (jobs, signal) => {
+      const started = performance.now()
+      try {
+        return await batch.handle(jobs, signal)
+      } finally {
+        count(kind, jobs.length, started)
+        handled[`${kind} batches`] = (handled[`${kind} batches`] ?? 0) + 1
+      }
+    },
+  })
 }
 
 let fatal: unknown

@@ -2,10 +2,16 @@ import type { Pool } from '../db/pool.ts'
 import { assert } from '../lib/assert.ts'
 import type { Logger } from '../lib/logger.ts'
 import type { EventPublisher, NatsStreamOptions } from '../modules/events/event.nats.ts'
-import { getEvent } from '../modules/events/event.service.ts'
-import { attemptDeliveriesNow, fanOutEventWork } from '../modules/webhooks/webhook-dispatch.service.ts'
+import { getEvents } from '../modules/events/event.service.ts'
+import type { StoredEvent } from '../modules/events/event.types.ts'
+import { webhookLimits } from '../modules/webhooks/webhook.limits.ts'
+import {
+  attemptDeliveriesNow,
+  createInlineAttemptGate,
+  fanOutEvents,
+} from '../modules/webhooks/webhook-dispatch.service.ts'
 import { type DeliverWebhookContext, deliveryDepsOf } from './deliver-webhook.ts'
-import type { JobHandler } from './runner.ts'
+import { batchedJobHandler, type JobHandler, type JobRow } from './runner.ts'
 
 export type DispatchEventContext = Readonly<{
   pool: Pool
@@ -28,9 +34,10 @@ function eventIdOf(payload: Record<string, unknown>): string {
 }
 
 /**
- * `dispatch-event`: fans one outbox event out to its store's webhook endpoints (idempotent), then
- * publishes it to JetStream with `Nats-Msg-Id` = event id. A publish failure fails the job, which retries
- * both steps: the fan-out finds its deliveries already made, and JetStream drops a duplicate publish.
+ * `dispatch-event`, run in batches of up to dispatchBatchSizeMax jobs (docs/adr/0010 §2): one read of the
+ * batch's events, one fan-out statement to their stores' webhook endpoints (idempotent), then each event
+ * published to JetStream with `Nats-Msg-Id` = event id. A publish failure fails that event's job, which
+ * retries both steps: the fan-out finds its deliveries already made, and JetStream drops a duplicate.
  */
 export function createDispatchEventHandler(context: DispatchEventContext): JobHandler {
   let publisher: Promise<EventPublisher> | undefined
@@ -51,18 +58,69 @@ export function createDispatchEventHandler(context: DispatchEventContext): JobHa
     return publisher
   }
   const inlineDeps = context.inlineDelivery === undefined ? undefined : deliveryDepsOf(context.inlineDelivery)
-  return async (job, signal) => {
-    const event = await getEvent(context.pool, eventIdOf(job.payload))
-    // The job commits with its event and events are immutable: a missing event is a bug, not an outage.
-    assert(event !== undefined, `dispatch-event job ${job.id}: event not found`)
-    const created = await fanOutEventWork(context.pool, event, new Date(), inlineDeps !== undefined)
+  // Per worker, shared by its batches: first attempts in flight per endpoint stay bounded.
+  const gate = createInlineAttemptGate()
+  const handle = async (jobs: readonly JobRow[], signal: AbortSignal) => {
+    const events = await loadEvents(context.pool, jobs)
+    const created = await fanOutEvents(
+      context.pool,
+      [...events.values()],
+      new Date(),
+      inlineDeps !== undefined,
+    )
     // Side by side: a slow receiver does not delay the stream, and a stream outage (the job fails and
     // retries; the fan-out then finds its deliveries made) does not leave the deliveries to the fallback.
-    const [published, attempted] = await Promise.allSettled([
-      publisherFor(signal)?.then((stream) => stream.publish(event)),
-      inlineDeps === undefined ? undefined : attemptDeliveriesNow(inlineDeps, created, signal),
+    const [failures] = await Promise.all([
+      publishEach(publisherFor(signal), jobs, events),
+      inlineDeps === undefined ? undefined : attemptDeliveriesNow(inlineDeps, created, signal, gate),
     ])
-    if (published.status === 'rejected') throw published.reason
-    if (attempted.status === 'rejected') throw attempted.reason
+    return failures
   }
+  return batchedJobHandler({
+    handle,
+    sizeMax: webhookLimits.dispatchBatchSizeMax,
+    concurrencyMax: webhookLimits.dispatchBatchesConcurrentMax,
+  })
+}
+
+/** The batch's events by job id, in one read. */
+async function loadEvents(pool: Pool, jobs: readonly JobRow[]): Promise<Map<string, StoredEvent>> {
+  const found = new Map(
+    (
+      await getEvents(
+        pool,
+        jobs.map((job) => eventIdOf(job.payload)),
+      )
+    ).map((e) => [e.id, e]),
+  )
+  const byJob = new Map<string, StoredEvent>()
+  for (const job of jobs) {
+    const event = found.get(eventIdOf(job.payload))
+    // The job commits with its event and events are immutable: a missing event is a bug, not an outage.
+    assert(event !== undefined, `dispatch-event job ${job.id}: event not found`)
+    byJob.set(job.id, event)
+  }
+  return byJob
+}
+
+/** Publishes every event of the batch at once; returns the jobs whose publish failed, with the error. */
+async function publishEach(
+  stream: Promise<EventPublisher> | undefined,
+  jobs: readonly JobRow[],
+  events: ReadonlyMap<string, StoredEvent>,
+): Promise<Map<string, unknown>> {
+  const failures = new Map<string, unknown>()
+  if (stream === undefined) return failures
+  await Promise.all(
+    jobs.map(async (job) => {
+      const event = events.get(job.id)
+      if (event === undefined) return
+      try {
+        await (await stream).publish(event)
+      } catch (error) {
+        failures.set(job.id, error)
+      }
+    }),
+  )
+  return failures
 }

@@ -3,7 +3,7 @@ import { createTestDatabase, type TestDatabase } from '../../test/setup/database
 import { limits } from '../config/limits.ts'
 import { enqueueJob } from '../db/job-queue.ts'
 import { createLogger } from '../lib/logger.ts'
-import { type JobHandler, JobRunner, RetryLater, retryDelayMs } from './runner.ts'
+import { batchedJobHandler, type JobHandler, JobRunner, RetryLater, retryDelayMs } from './runner.ts'
 
 const silent = createLogger('silent')
 let database: TestDatabase
@@ -125,6 +125,45 @@ describe('job runner', () => {
     expect(await enqueueJob(database.pool, 'scan', {}, { dedupeKey: 'scan:ethereum' })).not.toBeNull()
     expect(await enqueueJob(database.pool, 'scan', {}, { dedupeKey: 'scan:ethereum' })).toBeNull()
     expect(await jobRows('scan')).toHaveLength(1)
+  })
+
+  it('claims a batched kind many jobs at a time, finishes the batch together and retries only its failures', async () => {
+    const batches: number[][] = []
+    const singles: number[] = []
+    // Enqueued before the runner starts, so the first claim finds them all due.
+    for (let n = 1; n <= 10; n += 1) await enqueueJob(database.pool, 'batched', { n })
+    await enqueueJob(database.pool, 'single', { n: 0 })
+    let failedOnce = false
+    const batched = batchedJobHandler({
+      sizeMax: 4,
+      concurrencyMax: 1,
+      handle: async (jobs) => {
+        batches.push(jobs.map((job) => Number(job.payload.n)))
+        const seven = jobs.find((job) => job.payload.n === 7)
+        if (seven === undefined || failedOnce) return new Map()
+        failedOnce = true
+        return new Map([[seven.id, new RetryLater(10, 'seven once more')]])
+      },
+    })
+    const worker = runner({ batched, single: async (job) => void singles.push(Number(job.payload.n)) })
+    await worker.start()
+    await until(async () => (await jobRows('batched')).length === 0 && singles.length === 1)
+    await worker.stop()
+    expect(batches.every((batch) => batch.length <= 4)).toBe(true)
+    expect(batches.length).toBeLessThan(10)
+    // Every job ran once, and seven (failed in its batch, alone) twice.
+    expect(batches.flat().sort((a, b) => a - b)).toEqual([1, 2, 3, 4, 5, 6, 7, 7, 8, 9, 10])
+    expect(singles).toEqual([0])
+  })
+
+  it('runs a batched handler called with one job as a batch of one, throwing its failure', async () => {
+    const handler = batchedJobHandler({
+      sizeMax: 8,
+      concurrencyMax: 1,
+      handle: async (jobs) => new Map(jobs.map((job) => [job.id, new Error(`failed ${job.id}`)])),
+    })
+    const job = { id: '42', kind: 'batched', payload: {}, attempts: 1, attemptsMax: 3 }
+    await expect(handler(job, new AbortController().signal)).rejects.toThrow('failed 42')
   })
 
   it('hands an assertion failure to onFatal instead of retrying', async () => {

@@ -2,7 +2,7 @@ import { hostname } from 'node:os'
 import type pg from 'pg'
 import { limits } from '../config/limits.ts'
 import type { Pool } from '../db/pool.ts'
-import { AssertionFailure } from '../lib/assert.ts'
+import { AssertionFailure, assert } from '../lib/assert.ts'
 
 export type JobRow = {
   id: string
@@ -12,8 +12,47 @@ export type JobRow = {
   attemptsMax: number
 }
 
-/** A job handler does its side effect from persisted state and must tolerate running twice. */
-export type JobHandler = (job: JobRow, signal: AbortSignal) => Promise<void>
+/**
+ * Runs many jobs of one kind at once. Returns the jobs that failed (job id → error); the rest succeeded.
+ * Throwing fails them all. Each job must still tolerate running twice, alone or in another batch.
+ */
+export type BatchJobHandler = (
+  jobs: readonly JobRow[],
+  signal: AbortSignal,
+) => Promise<ReadonlyMap<string, unknown>>
+
+export type JobBatching = Readonly<{
+  handle: BatchJobHandler
+  /** Jobs claimed (and finished) together: one claim and one delete for up to this many. */
+  sizeMax: number
+  /** Batches of this kind running at once per runner; below jobConcurrencyMax so other kinds keep slots. */
+  concurrencyMax: number
+}>
+
+/**
+ * A job handler does its side effect from persisted state and must tolerate running twice. One carrying
+ * `batch` is run by the runner through `batch.handle`, many jobs per claim (see batchedJobHandler).
+ */
+export type JobHandler = ((job: JobRow, signal: AbortSignal) => Promise<void>) & {
+  readonly batch?: JobBatching
+}
+
+/**
+ * A handler whose jobs the runner claims and finishes in batches. Called directly with one job (tests,
+ * callers that know nothing of batches) it is a batch of one, and throws that job's failure.
+ */
+export function batchedJobHandler(batching: JobBatching): JobHandler {
+  assert(
+    batching.concurrencyMax >= 1 && batching.concurrencyMax < limits.jobConcurrencyMax,
+    'batches may not take every job slot: other kinds would starve',
+  )
+  assert(batching.sizeMax >= 1, 'a batch holds at least one job')
+  const single = async (job: JobRow, signal: AbortSignal) => {
+    const failures = await batching.handle([job], signal)
+    if (failures.has(job.id)) throw failures.get(job.id)
+  }
+  return Object.assign(single, { batch: batching })
+}
 
 /** Thrown by a handler to ask for another attempt at a given time without counting as a failure log. */
 export class RetryLater extends Error {
@@ -47,6 +86,15 @@ type ClaimedRow = {
   attempts_max: number
 }
 
+/** Jobs to claim in one go: single jobs of several kinds, or one batch of a batched kind. */
+type ClaimGroup = {
+  kinds: readonly string[]
+  count: number
+  batching?: JobBatching
+  /** Set after the claim: it returned `count` rows, so more may be due. */
+  full: boolean
+}
+
 /** Exponential backoff with full jitter, capped (attempt 1 → up to 1 s, 2 → 2 s, …). */
 export function retryDelayMs(attempt: number, randomUnit: number): number {
   const ceilingMs = Math.min(limits.jobBackoffMsMax, 1000 * 2 ** Math.min(attempt - 1, 30))
@@ -61,8 +109,10 @@ export function retryDelayMs(attempt: number, randomUnit: number): number {
 export class JobRunner {
   private readonly workerId = `${hostname()}:${process.pid}:${Math.random().toString(36).slice(2, 8)}`
   private readonly running = new Set<Promise<void>>()
+  private readonly batchesRunning = new Map<string, number>()
   private readonly abort = new AbortController()
   private stopping = false
+  private nudged = false
   private wake: (() => void) | undefined
   private listener: pg.PoolClient | undefined
   private loop: Promise<void> | undefined
@@ -71,7 +121,7 @@ export class JobRunner {
 
   async start(): Promise<void> {
     this.listener = await this.options.pool.connect()
-    this.listener.on('notification', () => this.wake?.())
+    this.listener.on('notification', () => this.nudge())
     await this.listener.query('listen sluice_jobs')
     this.loop = this.pollLoop()
   }
@@ -82,7 +132,7 @@ export class JobRunner {
    */
   async stop(): Promise<void> {
     this.stopping = true
-    this.wake?.()
+    this.nudge()
     await this.loop
     const drained = Promise.allSettled([...this.running])
     const grace = new Promise<'late'>((resolve) =>
@@ -106,44 +156,98 @@ export class JobRunner {
   }
 
   private async pollLoop(): Promise<void> {
+    const singleKinds = [...this.options.handlers]
+      // A handler may be missing from a map that lies about its kinds (tests): then it is a single kind.
+      .filter(([, handler]) => handler?.batch === undefined)
+      .map(([kind]) => kind)
     while (!this.stopping) {
+      const groups = this.claimGroups(singleKinds)
+      const claimed = groups.length === 0 ? [] : await this.claim(groups)
+      for (const [index, group] of groups.entries()) {
+        const rows = claimed.filter((row) => group.kinds.includes(row.kind))
+        if (group.batching === undefined) for (const row of rows) this.track(this.execute(row))
+        else if (rows.length > 0) this.trackBatch(group.kinds[0] ?? '', group.batching, rows)
+        // A full claim may have left more due jobs behind: claim again at once while slots are free.
+        groups[index] = { ...group, full: rows.length === group.count }
+      }
       const free = limits.jobConcurrencyMax - this.running.size
-      const claimed = free > 0 ? await this.claim(Math.min(free, limits.jobsClaimedPerPollMax)) : []
-      for (const row of claimed) this.track(this.execute(row))
-      if (claimed.length === 0 || free <= claimed.length) await this.sleep()
+      if (free <= 0 || !groups.some((group) => group.full)) await this.sleep()
     }
+  }
+
+  /**
+   * What to claim now, all in one statement: up to `free` single jobs, and one batch per batched kind with
+   * a free batch slot. Each batch takes one job slot, so the singles get what the batches leave.
+   */
+  private claimGroups(singleKinds: readonly string[]): ClaimGroup[] {
+    let free = limits.jobConcurrencyMax - this.running.size
+    const groups: ClaimGroup[] = []
+    for (const [kind, handler] of this.options.handlers) {
+      const batching = handler?.batch
+      if (batching === undefined || free <= 0) continue
+      if ((this.batchesRunning.get(kind) ?? 0) >= batching.concurrencyMax) continue
+      groups.push({ kinds: [kind], count: batching.sizeMax, batching, full: false })
+      free -= 1
+    }
+    if (free > 0 && singleKinds.length > 0)
+      groups.push({ kinds: singleKinds, count: Math.min(free, limits.jobsClaimedPerPollMax), full: false })
+    return groups
+  }
+
+  private trackBatch(kind: string, batching: JobBatching, jobs: readonly JobRow[]): void {
+    this.batchesRunning.set(kind, (this.batchesRunning.get(kind) ?? 0) + 1)
+    this.track(
+      this.executeBatch(batching, jobs).finally(() =>
+        this.batchesRunning.set(kind, (this.batchesRunning.get(kind) ?? 1) - 1),
+      ),
+    )
   }
 
   private track(work: Promise<void>): void {
     this.running.add(work)
     void work.finally(() => {
       this.running.delete(work)
-      this.wake?.()
+      this.nudge()
     })
+  }
+
+  /**
+   * Wakes the poll loop, or, if it is busy claiming, makes its next sleep return at once: a NOTIFY that
+   * arrives during a claim is not lost until the next poll interval.
+   */
+  private nudge(): void {
+    this.nudged = true
+    this.wake?.()
   }
 
   private async sleep(): Promise<void> {
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, this.options.pollIntervalMs ?? limits.jobPollIntervalMs)
-      this.wake = () => {
-        clearTimeout(timer)
-        resolve()
-      }
-    })
+    if (!this.nudged)
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, this.options.pollIntervalMs ?? limits.jobPollIntervalMs)
+        this.wake = () => {
+          clearTimeout(timer)
+          resolve()
+        }
+      })
     this.wake = undefined
+    this.nudged = false
   }
 
-  private async claim(count: number): Promise<JobRow[]> {
-    const kinds = [...this.options.handlers.keys()]
+  /** Claims every group in one statement (one commit), each group its own oldest due jobs. */
+  private async claim(groups: readonly ClaimGroup[]): Promise<JobRow[]> {
+    const due = "((status = 'queued' and run_at <= now()) or (status = 'running' and locked_until < now()))"
+    const picks = groups.map(
+      (_, index) =>
+        `g${index} as (select id from jobs where kind = any($${3 + 2 * index}) and ${due}
+           order by run_at limit $${4 + 2 * index} for update skip locked)`,
+    )
     const result = await this.options.pool.query<ClaimedRow>(
-      `update jobs set status = 'running', attempts = attempts + 1, locked_by = $1,
+      `with ${picks.join(', ')}
+       update jobs set status = 'running', attempts = attempts + 1, locked_by = $1,
          locked_until = now() + make_interval(secs => $2::double precision / 1000), updated_at = now()
-       where id in (
-         select id from jobs
-         where kind = any($3) and ((status = 'queued' and run_at <= now()) or (status = 'running' and locked_until < now()))
-         order by run_at limit $4 for update skip locked)
+       where id in (${groups.map((_, index) => `select id from g${index}`).join(' union all ')})
        returning id, kind, payload, attempts, attempts_max`,
-      [this.workerId, limits.jobLeaseMs, kinds, count],
+      [this.workerId, limits.jobLeaseMs, ...groups.flatMap((group) => [group.kinds, group.count])],
     )
     return result.rows.map((row) => ({ ...row, attemptsMax: row.attempts_max }))
   }
@@ -164,6 +268,28 @@ export class JobRunner {
       }
       await this.recordFailure(job, error)
     }
+  }
+
+  /** One delete for the batch's succeeded jobs; failures are recorded one by one (they are rare). */
+  private async executeBatch(batching: JobBatching, jobs: readonly JobRow[]): Promise<void> {
+    let failures: ReadonlyMap<string, unknown>
+    try {
+      failures = await batching.handle(jobs, this.abort.signal)
+    } catch (error) {
+      failures = new Map(jobs.map((job) => [job.id, error]))
+    }
+    const fatal = [...failures.values()].find((error) => error instanceof AssertionFailure)
+    if (fatal !== undefined) {
+      this.options.onFatal(fatal)
+      return
+    }
+    const done = jobs.filter((job) => !failures.has(job.id)).map((job) => job.id)
+    if (done.length > 0)
+      await this.options.pool.query('delete from jobs where id = any($1::bigint[]) and locked_by = $2', [
+        done,
+        this.workerId,
+      ])
+    for (const job of jobs) if (failures.has(job.id)) await this.recordFailure(job, failures.get(job.id))
   }
 
   private async recordFailure(job: JobRow, error: unknown): Promise<void> {

@@ -75,6 +75,17 @@ export async function findEvent(db: Queryable, id: string): Promise<StoredEvent 
   return row === undefined ? undefined : toEvent(row)
 }
 
+/** The events with these ids that exist, in no particular order. */
+export async function findEvents(db: Queryable, ids: readonly string[]): Promise<StoredEvent[]> {
+  if (ids.length === 0) return []
+  const result = await db.query<EventRow>({
+    name: 'events-by-ids',
+    text: `select ${eventColumns} from events where id = any($1::text[])`,
+    values: [ids],
+  })
+  return result.rows.map(toEvent)
+}
+
 /**
  * Inserts many events and their fan-out jobs in one statement (a watcher range can produce thousands);
  * same guarantees as insertEvent.

@@ -4,6 +4,7 @@ import { newId } from '../../lib/ids.ts'
 import { eventLimits } from './event.limits.ts'
 import {
   findEvent,
+  findEvents,
   insertEvent,
   insertEvents,
   selectEventsAfter,
@@ -110,6 +111,11 @@ export async function recordTestEvent(
 
 export async function getEvent(db: Queryable, id: string): Promise<StoredEvent | undefined> {
   return await findEvent(db, id)
+}
+
+/** Many events in one read (a dispatcher's batch); ids that do not exist are simply absent. */
+export async function getEvents(db: Queryable, ids: readonly string[]): Promise<StoredEvent[]> {
+  return await findEvents(db, ids)
 }
 
 /** The webhook body. Built from the immutable row, so every retry sends the same bytes. */

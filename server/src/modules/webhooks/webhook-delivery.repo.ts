@@ -67,6 +67,71 @@ export async function insertDeliveries(
   return result.rows.map(toDelivery)
 }
 
+/** The job each new delivery gets in insertDeliveriesWithJobs (mirrors db/job-queue.ts `enqueueJob`). */
+export type DeliveryJobSpec = Readonly<{
+  kind: string
+  attemptsMax: number
+  /** null: due now (the caller wakes workers). A date: a fallback for a first attempt made inline. */
+  runAt: Date | null
+}>
+
+/**
+ * A dispatch batch's fan-out in one statement, so one commit: one delivery per (event, endpoint) pair, and
+ * one job per delivery actually inserted (dedupe key `kind:delivery:series`, as deliveryJobDedupeKey).
+ * Pairs that already have a delivery (a re-run) are skipped and get no job. Either everything commits or
+ * nothing does, so a crash anywhere leaves no delivery without its job.
+ */
+export async function insertDeliveriesWithJobs(
+  db: Queryable,
+  planned: readonly Readonly<{
+    id: string
+    endpointId: string
+    eventId: string
+    merchantId: string
+    eventType: string
+  }>[],
+  job: DeliveryJobSpec,
+  now: Date,
+): Promise<WebhookDelivery[]> {
+  if (planned.length === 0) return []
+  const result = await db.query<DeliveryRow>({
+    name: 'webhook-insert-deliveries-with-jobs',
+    text: `with inserted as (
+       insert into webhook_deliveries as d
+         (id, endpoint_id, event_id, merchant_id, event_type, next_attempt_at, created_at, updated_at)
+       select id, endpoint_id, event_id, merchant_id, event_type, $6, $6, $6
+       from unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[])
+         as input (id, endpoint_id, event_id, merchant_id, event_type)
+       on conflict (endpoint_id, event_id) do nothing
+       returning ${deliveryColumns}
+     ), queued as (
+       insert into jobs (kind, payload, run_at, attempts_max, dedupe_key)
+       select $7, jsonb_build_object('deliveryId', id, 'series', series), coalesce($8, now()), $9,
+         $7 || ':' || id || ':' || series
+       from inserted
+       on conflict (dedupe_key) do nothing
+     )
+     select * from inserted`,
+    values: [
+      planned.map((delivery) => delivery.id),
+      planned.map((delivery) => delivery.endpointId),
+      planned.map((delivery) => delivery.eventId),
+      planned.map((delivery) => delivery.merchantId),
+      planned.map((delivery) => delivery.eventType),
+      now,
+      job.kind,
+      job.runAt,
+      job.attemptsMax,
+    ],
+  })
+  return result.rows.map(toDelivery)
+}
+
+/** Wakes idle workers for jobs due now (the channel db/job-queue.ts `enqueueJob` notifies). */
+export async function wakeWorkers(db: Queryable, kind: string): Promise<void> {
+  await db.query("select pg_notify('sluice_jobs', $1)", [kind])
+}
+
 /** Everything one attempt needs, read fresh by the job (never carried in the job payload). */
 export type DeliveryWork = Readonly<{
   delivery: WebhookDelivery
@@ -199,6 +264,71 @@ export async function recordDeliveredAttempt(
     ],
   })
   return result.rows[0]?.applied === 1
+}
+
+export type DeliveredAttempt = Readonly<{
+  attempt: Omit<DeliveryAttempt, 'id'>
+  /** Where the delivery must still be for the result to apply (series, attempts before, pending). */
+  expected: Readonly<{ id: string; series: number; attempts: number; endpointId: string }>
+  /** The queued job to delete once the delivery is delivered (an inline attempt's fallback). */
+  fallbackJobKey: string
+}>
+
+/**
+ * Many delivered first attempts in one statement (one commit per dispatch batch): every attempt row, each
+ * delivery updated only if still at its `expected` state, failing windows closed, and the fallback jobs of
+ * the deliveries it applied to deleted. Returns the ids of the deliveries it applied to; the others were
+ * recorded by another worker (their attempt rows are still logged: the POSTs did happen).
+ */
+export async function recordDeliveredAttempts(
+  db: Queryable,
+  delivered: readonly DeliveredAttempt[],
+  now: Date,
+): Promise<Set<string>> {
+  if (delivered.length === 0) return new Set()
+  const column = <T>(pick: (item: DeliveredAttempt) => T) => delivered.map(pick)
+  const result = await db.query<{ id: string }>({
+    name: 'webhook-record-delivered-batch',
+    text: `with input as (
+       select * from unnest($1::text[], $2::int[], $3::int[], $4::int[], $5::timestamptz[], $6::int[],
+         $7::int[], $8::text[], $9::text[], $10::text[])
+         as i (delivery_id, series, attempts_before, attempt, started_at, duration_ms, status_code,
+           response_excerpt, endpoint_id, fallback_job_key)
+     ), attempt as (
+       insert into webhook_delivery_attempts
+         (delivery_id, series, attempt, started_at, duration_ms, status_code, error, response_excerpt)
+       select delivery_id, series, attempt, started_at, duration_ms, status_code, null, response_excerpt
+       from input
+     ), updated as (
+       update webhook_deliveries d set status = 'delivered', attempts = i.attempt, next_attempt_at = null,
+         last_attempt_at = i.started_at, last_status_code = i.status_code, last_error = null,
+         delivered_at = $11, updated_at = $11
+       from input i
+       where d.id = i.delivery_id and d.series = i.series and d.attempts = i.attempts_before
+         and d.status = 'pending'
+       returning d.id, i.endpoint_id, i.fallback_job_key
+     ), healthy as (
+       update webhook_endpoints set failing_since = null
+       where id in (select endpoint_id from updated) and failing_since is not null
+     ), settled as (
+       delete from jobs where dedupe_key in (select fallback_job_key from updated) and status = 'queued'
+     )
+     select id from updated`,
+    values: [
+      column((item) => item.expected.id),
+      column((item) => item.expected.series),
+      column((item) => item.expected.attempts),
+      column((item) => item.attempt.attempt),
+      column((item) => item.attempt.startedAt),
+      column((item) => item.attempt.durationMs),
+      column((item) => item.attempt.statusCode),
+      column((item) => item.attempt.responseExcerpt),
+      column((item) => item.expected.endpointId),
+      column((item) => item.fallbackJobKey),
+      now,
+    ],
+  })
+  return new Set(result.rows.map((row) => row.id))
 }
 
 export async function markDeliveryDead(

@@ -4,31 +4,44 @@ import { withTransaction } from '../../db/tx.ts'
 import { describeUrlWithoutSecrets, type Logger } from '../../lib/logger.ts'
 import { recordEvent } from '../events/event.service.ts'
 import { type StoredEvent, testEventType } from '../events/event.types.ts'
+import { createKeyedGate, type KeyedGate, type Release } from './webhook.gate.ts'
 import { webhookLimits } from './webhook.limits.ts'
 import {
   disableFailingEndpoint,
+  type EndpointRow,
   markEndpointFailing,
   newDeliveryId,
-  selectMatchingEndpoints,
+  selectEnabledEndpointsOf,
 } from './webhook.repo.ts'
 import { type SendResult, sendWebhook } from './webhook.sender.ts'
 import {
   type AttemptDecision,
   decideAfterAttempt,
+  filterFromColumn,
+  filterMatches,
   isSuccessStatus,
   type RetrySchedule,
   shouldDisableEndpoint,
 } from './webhook.state.ts'
 import type { ResolveHost, WebhookDelivery } from './webhook.types.ts'
 import {
+  type DeliveredAttempt,
   type DeliveryWork,
   findDeliveryWork,
   insertAttempt,
   insertDeliveries,
+  insertDeliveriesWithJobs,
   markDeliveryDead,
   recordDeliveredAttempt,
+  recordDeliveredAttempts,
   updatePendingDelivery,
+  wakeWorkers,
 } from './webhook-delivery.repo.ts'
+
+/** One per worker: bounds its first attempts in flight per endpoint (inlineAttemptsPerEndpointMax). */
+export function createInlineAttemptGate(): KeyedGate {
+  return createKeyedGate(webhookLimits.inlineAttemptsPerEndpointMax)
+}
 
 /** Job kind that makes one attempt of one delivery (payload: deliveryId, series). */
 export const deliverWebhookJobKind = 'deliver-webhook'
@@ -87,52 +100,190 @@ export async function fanOutEvent(
   now: Date = new Date(),
   inlineFirstAttempt = false,
 ): Promise<WebhookDelivery[]> {
-  return (await fanOutEventWork(pool, event, now, inlineFirstAttempt)).map((work) => work.delivery)
-}
-
-/** As fanOutEvent, with what an attempt of each new delivery needs (no second read to attempt them). */
-export async function fanOutEventWork(
-  pool: Pool,
-  event: StoredEvent,
-  now: Date,
-  inlineFirstAttempt: boolean,
-): Promise<DeliveryWork[]> {
-  const merchantId = event.merchantId
-  // Installation-wide events have no store to deliver to (stream only); test events go to one endpoint.
-  if (merchantId === null || event.type === testEventType) return []
-  return await withTransaction(pool, async (client) => {
-    const endpoints = await selectMatchingEndpoints(
-      client,
-      merchantId,
-      event.type,
-      webhookLimits.endpointsPerMerchantMax,
-    )
-    const created = await createDeliveries(
-      client,
-      { ...event, merchantId },
-      endpoints.map((endpoint) => endpoint.id),
-      now,
-      inlineFirstAttempt,
-    )
-    const byId = new Map(endpoints.map((endpoint) => [endpoint.id, endpoint]))
-    return created.flatMap((delivery) => {
-      const endpoint = byId.get(delivery.endpointId)
-      return endpoint === undefined ? [] : [{ delivery, endpoint, event }]
-    })
-  })
+  return (await fanOutEvents(pool, [event], now, inlineFirstAttempt)).map((work) => work.delivery)
 }
 
 /**
- * The first attempt of freshly fanned-out deliveries, made by the fanning worker (no job hop). Each
- * delivery's fallback job is then deleted (delivered, dead) or moved to the retry time, in the
- * transaction that records the attempt; if this worker dies first, the fallback job attempts instead.
+ * Fans a dispatch batch out: one endpoint read for the batch's stores, then one statement that inserts a
+ * delivery per matching (event, enabled endpoint) pair and a job per new delivery. That statement is
+ * atomic, so a crash anywhere leaves every pair either fanned out with its job or not at all, and a re-run
+ * (the batch's jobs claimed again) inserts nothing and returns nothing: exactly one delivery per pair.
+ * With `inlineFirstAttempt` the jobs are fallbacks, due after inlineAttemptFallbackMs, and the caller
+ * attempts the returned deliveries itself (attemptDeliveriesNow).
+ */
+export async function fanOutEvents(
+  pool: Pool,
+  events: readonly StoredEvent[],
+  now: Date,
+  inlineFirstAttempt: boolean,
+): Promise<DeliveryWork[]> {
+  // Installation-wide events have no store to deliver to (stream only); test events go to one endpoint.
+  const deliverable = events.filter(
+    (event): event is StoredEvent & { merchantId: string } =>
+      event.merchantId !== null && event.type !== testEventType,
+  )
+  if (deliverable.length === 0) return []
+  const endpoints = await selectEnabledEndpointsOf(pool, [
+    ...new Set(deliverable.map((event) => event.merchantId)),
+  ])
+  const planned = deliverable.flatMap((event) =>
+    matchingEndpoints(endpoints, event).map((endpoint) => ({
+      id: newDeliveryId(),
+      endpointId: endpoint.id,
+      eventId: event.id,
+      merchantId: event.merchantId,
+      eventType: event.type,
+    })),
+  )
+  const runAt = inlineFirstAttempt ? new Date(now.getTime() + webhookLimits.inlineAttemptFallbackMs) : null
+  const created = await insertDeliveriesWithJobs(
+    pool,
+    planned,
+    { kind: deliverWebhookJobKind, attemptsMax: webhookLimits.deliverJobAttemptsMax, runAt },
+    now,
+  )
+  // Jobs due now need a wake-up (one for the batch); fallback jobs are due later and need none.
+  if (runAt === null && created.length > 0) await wakeWorkers(pool, deliverWebhookJobKind)
+  const endpointById = new Map(endpoints.map((endpoint) => [endpoint.id, endpoint]))
+  const eventById = new Map(deliverable.map((event) => [event.id, event]))
+  return created.flatMap((delivery) => {
+    const endpoint = endpointById.get(delivery.endpointId)
+    const event = eventById.get(delivery.eventId)
+    return endpoint === undefined || event === undefined ? [] : [{ delivery, endpoint, event }]
+  })
+}
+
+/** The store's enabled endpoints whose filter takes the event, at most endpointsPerMerchantMax (by id). */
+function matchingEndpoints(
+  endpoints: readonly EndpointRow[],
+  event: Readonly<{ merchantId: string; type: string }>,
+): EndpointRow[] {
+  return endpoints
+    .filter(
+      (endpoint) =>
+        endpoint.merchant_id === event.merchantId &&
+        filterMatches(filterFromColumn(endpoint.event_types), event.type),
+    )
+    .slice(0, webhookLimits.endpointsPerMerchantMax)
+}
+
+/**
+ * The first attempts of freshly fanned-out deliveries, made by the fanning worker (no job hop), all at
+ * once: one endpoint's slow or failing receiver delays nobody else's. At most inlineAttemptsPerEndpointMax
+ * per endpoint are in flight (`gate`); a delivery that waits too long for a slot is left to its fallback
+ * job. Delivered results are recorded together (one statement, which also deletes their fallback jobs);
+ * a failure is recorded in its own transaction, which moves its fallback job to the retry time.
+ *
+ * Returns once every attempt is recorded, or after inlineAttemptsWaitMs: the rest go on (and are recorded)
+ * on their own, so a slow receiver never holds the dispatch of other events. Errors are logged, not
+ * thrown: each delivery's fallback job still exists until its attempt is recorded, so nothing is lost.
  */
 export async function attemptDeliveriesNow(
   deps: DeliveryDeps,
   works: readonly DeliveryWork[],
   signal: AbortSignal,
-): Promise<DeliveryOutcome[]> {
-  return await Promise.all(works.map((work) => attemptWork(deps, work, signal, 'inline')))
+  gate: KeyedGate,
+): Promise<void> {
+  if (works.length === 0) return
+  const recorder = createDeliveredRecorder(deps, works.length)
+  const attempts = works.map((work) =>
+    attemptInline(deps, work, signal, gate, recorder).catch((error: unknown) =>
+      deps.logger.warn(
+        { err: error, deliveryId: work.delivery.id, endpointId: work.endpoint.id },
+        'inline webhook attempt failed to complete; its fallback job will attempt it',
+      ),
+    ),
+  )
+  let timer: NodeJS.Timeout | undefined
+  const waited = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, webhookLimits.inlineAttemptsWaitMs)
+  })
+  await Promise.race([Promise.all(attempts), waited])
+  clearTimeout(timer)
+}
+
+async function attemptInline(
+  deps: DeliveryDeps,
+  work: DeliveryWork,
+  signal: AbortSignal,
+  gate: KeyedGate,
+  recorder: BatchRecorder,
+): Promise<DeliveryOutcome> {
+  const attemptRecorder = recorder.forAttempt()
+  try {
+    return await attemptWork(deps, work, signal, 'inline', { gate, recorder: attemptRecorder })
+  } finally {
+    attemptRecorder.finish()
+  }
+}
+
+/** What an inline attempt has that a job's lacks: a slot per endpoint, and a batch to record with. */
+type InlineAttempt = Readonly<{ gate: KeyedGate; recorder: DeliveredRecorder }>
+
+/** Where an inline attempt records a delivered result (see createDeliveredRecorder). */
+type DeliveredRecorder = Readonly<{ record: (delivered: DeliveredAttempt) => Promise<boolean> }>
+
+type BatchRecorder = Readonly<{
+  /** One per attempt; `finish` it when the attempt is over, whether or not it recorded anything. */
+  forAttempt: () => DeliveredRecorder & Readonly<{ finish: () => void }>
+}>
+
+/**
+ * Groups a batch's delivered attempts into one statement: it flushes once every attempt of the batch has
+ * either queued its result or finished without one, or inlineRecordGroupMs after the first result queued,
+ * whichever comes first. A result that comes later goes into the next flush.
+ */
+function createDeliveredRecorder(deps: DeliveryDeps, expected: number): BatchRecorder {
+  type Queued = {
+    delivered: DeliveredAttempt
+    done: (applied: boolean) => void
+    fail: (error: unknown) => void
+  }
+  let queue: Queued[] = []
+  let waitingFor = expected
+  let timer: NodeJS.Timeout | undefined
+  const flush = () => {
+    clearTimeout(timer)
+    timer = undefined
+    const batch = queue
+    queue = []
+    if (batch.length === 0) return
+    recordDeliveredAttempts(
+      deps.pool,
+      batch.map((item) => item.delivered),
+      deps.now(),
+    ).then(
+      (applied) => {
+        for (const item of batch) item.done(applied.has(item.delivered.expected.id))
+      },
+      (error: unknown) => {
+        for (const item of batch) item.fail(error)
+      },
+    )
+  }
+  const arrived = () => {
+    waitingFor -= 1
+    if (waitingFor === 0) flush()
+  }
+  return {
+    forAttempt: () => {
+      let counted = false
+      const count = () => {
+        if (counted) return
+        counted = true
+        arrived()
+      }
+      return {
+        record: (delivered) => {
+          const applied = new Promise<boolean>((done, fail) => queue.push({ delivered, done, fail }))
+          timer ??= setTimeout(flush, webhookLimits.inlineRecordGroupMs)
+          count()
+          return applied
+        },
+        finish: count,
+      }
+    },
+  }
 }
 
 export type DeliveryDeps = Readonly<{
@@ -188,11 +339,24 @@ async function attemptWork(
   work: DeliveryWork,
   signal: AbortSignal,
   by: AttemptedBy,
+  inline?: InlineAttempt,
 ): Promise<DeliveryOutcome> {
   const { delivery, endpoint } = work
   if (!endpoint.enabled) {
     await markDeliveryDead(deps.pool, delivery, 'endpoint disabled', deps.now())
     return { kind: 'dead' }
+  }
+  // The slot covers the POST only, not the recording: a batch's results wait for each other to be
+  // recorded together, and must not hold slots the rest of the batch needs to send.
+  let release: Release | undefined
+  if (inline !== undefined) {
+    release = await inline.gate.acquire(endpoint.id, webhookLimits.inlineAttemptSlotWaitMs)
+    if (release === undefined) {
+      // Its job makes the first attempt instead, now rather than at the fallback time: a busy receiver
+      // (or a busy worker) should cost a job hop, not a minute.
+      await rescheduleQueuedJob(deps.pool, deliveryJobDedupeKey(delivery.id, delivery.series), deps.now())
+      return { kind: 'skipped', reason: 'endpoint busy: left to its job' }
+    }
   }
   const now = deps.now()
   const sent = await sendWebhook(
@@ -204,14 +368,17 @@ async function attemptWork(
       now,
     },
     { fetch: deps.fetch, resolveHost: deps.resolveHost, timeoutMs: deps.timeoutMs, signal },
-  )
+  ).finally(() => release?.())
+  // The worker is stopping and cut the POST short: that says nothing about the receiver. The fallback job
+  // sends it again (same webhook-id); a job's own attempt is recorded, since nothing else would retry it.
+  if (by === 'inline' && signal.aborted) return { kind: 'skipped', reason: 'worker stopping' }
   const decision = decideAfterAttempt({
     attempt: delivery.attempts + 1,
     succeeded: isSuccessStatus(sent.statusCode),
     schedule: deps.schedule,
     randomUnit: deps.random(),
   })
-  return await recordAttempt(deps, work, sent, decision, by)
+  return await recordAttempt(deps, work, sent, decision, by, inline?.recorder)
 }
 
 /** Who makes an attempt: the delivery's job (the runner reschedules it), or the fanning worker inline. */
@@ -223,6 +390,7 @@ async function recordAttempt(
   sent: SendResult,
   decision: AttemptDecision,
   by: AttemptedBy,
+  recorder?: DeliveredRecorder,
 ): Promise<DeliveryOutcome> {
   const { delivery, endpoint } = work
   const now = deps.now()
@@ -236,6 +404,16 @@ async function recordAttempt(
     statusCode: sent.statusCode,
     error: sent.error,
     durationMs: sent.durationMs,
+  }
+  if (decision.kind === 'delivered' && recorder !== undefined) {
+    const applied = await recorder.record({
+      attempt: { deliveryId: delivery.id, series: delivery.series, attempt, ...sent },
+      expected: { ...delivery, endpointId: endpoint.id },
+      fallbackJobKey: deliveryJobDedupeKey(delivery.id, delivery.series),
+    })
+    if (!applied) return { kind: 'skipped', reason: 'another worker recorded this attempt' }
+    deps.logger.debug(logFields, 'webhook delivered')
+    return decision
   }
   if (decision.kind === 'delivered') {
     // The common case in one statement, no transaction; a fallback job left by a crash between the two

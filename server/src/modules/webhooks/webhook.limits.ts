@@ -37,6 +37,39 @@ export const webhookLimits = {
    * dies first: longer than an attempt can take (requestTimeoutMs) with room to record it.
    */
   inlineAttemptFallbackMs: 60 * second,
+  /**
+   * Dispatch jobs a worker claims and fans out together (docs/adr/0010 §2): one event read, one delivery
+   * insert and one record of the delivered first attempts per batch instead of per event. With at most
+   * endpointsPerMerchantMax endpoints per event this bounds one insert at 1,024 rows.
+   */
+  dispatchBatchSizeMax: 64,
+  /**
+   * Dispatch batches one worker runs at once. Below jobConcurrencyMax (8) so that retries and other
+   * kinds of job keep slots while events pour in; 4 × 64 events in flight keep a worker busy.
+   */
+  dispatchBatchesConcurrentMax: 4,
+  /**
+   * First attempts one worker has in flight to one endpoint. A receiver is a merchant's server: a burst
+   * of events must not open hundreds of sockets to it, and a slow one must not hold every attempt.
+   */
+  inlineAttemptsPerEndpointMax: 32,
+  /**
+   * How long a first attempt waits for one of its endpoint's slots. A busy but healthy receiver frees one
+   * within milliseconds; one that holds all its slots this long is slow, and the delivery's job is made
+   * due at once to attempt it (job slots, not this worker's memory, then bound the wait).
+   */
+  inlineAttemptSlotWaitMs: 1_000,
+  /**
+   * How long a dispatch batch waits for its first attempts before giving its job slot back. Healthy
+   * receivers answer in milliseconds; a slow one (up to requestTimeoutMs) finishes and is recorded on its
+   * own, so it never holds the dispatch of other stores' events.
+   */
+  inlineAttemptsWaitMs: 2_000,
+  /**
+   * A delivered first attempt waits at most this long for the rest of its batch, so that all are recorded
+   * in one statement (one commit, not one per delivery). Only delays what the delivery log shows.
+   */
+  inlineRecordGroupMs: 50,
   /** Bytes of a receiver's response body kept per attempt, to show the merchant what their server said. */
   responseExcerptBytesMax: 1_024,
   /** Characters of an attempt's error kept (a code and a short message, never a stack). */
@@ -75,6 +108,15 @@ assert(
     (1 - webhookLimits.retryJitterFraction) >=
     webhookLimits.retryHorizonMsMin,
   'the webhook retry schedule must span retryHorizonMsMin even with the lowest jitter',
+)
+assert(
+  webhookLimits.dispatchBatchesConcurrentMax < limits.jobConcurrencyMax,
+  'dispatch batches may not take every job slot: retries and other jobs would starve',
+)
+assert(
+  webhookLimits.inlineAttemptsWaitMs < webhookLimits.inlineAttemptFallbackMs &&
+    webhookLimits.inlineAttemptSlotWaitMs < webhookLimits.inlineAttemptFallbackMs,
+  'the fallback job must not fall due while the dispatcher still means to make the first attempt',
 )
 assert(
   webhookLimits.secretRotationOverlapMsDefault <= webhookLimits.secretRotationOverlapMsMax,

@@ -185,24 +185,24 @@ export async function deleteEndpointRow(
   return result.rowCount === 1
 }
 
-/** Enabled endpoints of a store whose filter takes `eventType`; bounded by the per-store maximum. */
-/** As selectMatchingEndpointIds, whole rows: the dispatcher attempts with them without reading again. */
-export async function selectMatchingEndpoints(
+/**
+ * Every enabled endpoint of these stores, for a dispatch batch to match each event against in memory
+ * (one read for the batch). At most endpointsPerMerchantMax per store, so the answer is bounded.
+ */
+export async function selectEnabledEndpointsOf(
   db: Queryable,
-  merchantId: string,
-  eventType: string,
-  limit: number,
+  merchantIds: readonly string[],
 ): Promise<EndpointRow[]> {
+  if (merchantIds.length === 0) return []
   const result = await db.query<EndpointRow>({
-    name: 'webhook-matching-endpoints',
-    text: `select * from webhook_endpoints
-     where merchant_id = $1 and enabled and ('*' = any(event_types) or $2 = any(event_types))
-     order by id limit $3`,
-    values: [merchantId, eventType, limit],
+    name: 'webhook-enabled-endpoints-of',
+    text: 'select * from webhook_endpoints where merchant_id = any($1::text[]) and enabled order by id',
+    values: [merchantIds],
   })
   return result.rows
 }
 
+/** Enabled endpoints of a store whose filter takes `eventType`; bounded by the per-store maximum. */
 export async function selectMatchingEndpointIds(
   db: Queryable,
   merchantId: string,
