@@ -1,5 +1,6 @@
 import { limits } from '../config/limits.ts'
 import type { Queryable } from './pool.ts'
+import { wakeWorkers } from './wake.ts'
 
 export type EnqueueOptions = {
   runAt?: Date
@@ -31,11 +32,10 @@ export async function enqueueJob(
       options.dedupeKey ?? null,
     ],
   )
-  // Wakes idle workers at commit (NOTIFY is transactional); polling still finds the job if nobody listens.
-  // A job due later needs no wake-up, and a NOTIFY serialises its transaction's commit with every other
-  // notifying commit (a cluster-wide lock), so it is skipped.
+  // Wakes idle workers once the job is committed (db/wake.ts); polling still finds it if nobody listens.
+  // A job due later needs no wake-up.
   const dueLater = options.runAt !== undefined && options.runAt.getTime() > Date.now()
-  if (!dueLater) await db.query("select pg_notify('sluice_jobs', $1)", [kind])
+  if (!dueLater) await wakeWorkers(db, kind)
   return result.rows[0]?.id ?? null
 }
 

@@ -1,4 +1,5 @@
 import type { Queryable } from '../../db/pool.ts'
+import { wakeWorkers } from '../../db/wake.ts'
 import { assert } from '../../lib/assert.ts'
 import type { EventPayload, StoredEvent } from './event.types.ts'
 
@@ -42,8 +43,11 @@ export async function insertEvent(
   }>,
   dispatch: Readonly<{ jobKind: string; attemptsMax: number }> | undefined,
 ): Promise<StoredEvent> {
-  const result = await db.query<EventRow>(
-    `with inserted as (
+  // One round trip for the event and its dispatch job; prepared once per connection, since every event
+  // is recorded through here. Workers are woken after the commit (db/wake.ts), never for a rollback.
+  const result = await db.query<EventRow>({
+    name: 'event-insert',
+    text: `with inserted as (
        insert into events (id, type, merchant_id, subject_id, payload) values ($1, $2, $3, $4, $5::jsonb)
        returning ${eventColumns}
      ), job as (
@@ -52,7 +56,7 @@ export async function insertEvent(
        on conflict (dedupe_key) do nothing
      )
      select ${eventColumns} from inserted`,
-    [
+    values: [
       event.id,
       event.type,
       event.merchantId,
@@ -61,11 +65,10 @@ export async function insertEvent(
       dispatch?.jobKind ?? null,
       dispatch?.attemptsMax ?? 1,
     ],
-  )
+  })
   const row = result.rows[0]
   assert(row !== undefined, 'insert … returning produced no row')
-  // NOTIFY is transactional: idle workers wake at commit, and never for a rolled-back event.
-  if (dispatch !== undefined) await db.query("select pg_notify('sluice_jobs', $1)", [dispatch.jobKind])
+  if (dispatch !== undefined) await wakeWorkers(db, dispatch.jobKind)
   return toEvent(row)
 }
 
@@ -122,7 +125,7 @@ export async function insertEvents(
       dispatch.attemptsMax,
     ],
   )
-  await db.query("select pg_notify('sluice_jobs', $1)", [dispatch.jobKind])
+  await wakeWorkers(db, dispatch.jobKind)
 }
 
 /** Events with a sequence above `afterSequence`, in sequence order, at most `limit` (live streams). */

@@ -1,4 +1,5 @@
 import type { Queryable } from '../../db/pool.ts'
+import { wakeWorkers as wakeWorkersAfterCommit } from '../../db/wake.ts'
 import { assert } from '../../lib/assert.ts'
 import type { EventPayload } from '../events/event.types.ts'
 import type { EndpointRow } from './webhook.repo.ts'
@@ -127,9 +128,9 @@ export async function insertDeliveriesWithJobs(
   return result.rows.map(toDelivery)
 }
 
-/** Wakes idle workers for jobs due now (the channel db/job-queue.ts `enqueueJob` notifies). */
+/** Wakes idle workers for jobs due now, once `db`'s writes are committed (db/wake.ts). */
 export async function wakeWorkers(db: Queryable, kind: string): Promise<void> {
-  await db.query("select pg_notify('sluice_jobs', $1)", [kind])
+  await wakeWorkersAfterCommit(db, kind)
 }
 
 /** Everything one attempt needs, read fresh by the job (never carried in the job payload). */
