@@ -17,6 +17,7 @@ import { type JobHandler, JobRunner } from '../jobs/runner.ts'
 import { createLogger } from '../lib/logger.ts'
 import { dispatchEventJobKind, recordEvent } from '../modules/events/event.service.ts'
 import { createMerchant, issueApiKey } from '../modules/merchants/merchant.service.ts'
+import { postWebhook, type WebhookPost } from '../modules/webhooks/webhook.post.ts'
 import { deliverWebhookJobKind } from '../modules/webhooks/webhook-dispatch.service.ts'
 import { buildApp } from './app.ts'
 import { createMetrics } from './metrics.ts'
@@ -84,11 +85,11 @@ function flatHeaders(headers: IncomingHttpHeaders): Record<string, string> {
 
 /**
  * Endpoints must be https:// (http needs the operator-only allow_insecure flag), so they point at
- * https://127.0.0.1:<receiver>; the worker's fetch stands in for a TLS-terminating proxy and sends plain
+ * https://127.0.0.1:<receiver>; the worker's post stands in for a TLS-terminating proxy and sends plain
  * HTTP to the same address. The SSRF check, signing, attempt log and retries all run unchanged.
  */
-const tlsTerminatingFetch: typeof fetch = async (input, init) =>
-  await fetch(String(input).replace(/^https:\/\/127\.0\.0\.1:/, 'http://127.0.0.1:'), init)
+const tlsTerminatingPost: WebhookPost = async (request) =>
+  await postWebhook({ ...request, url: new URL(request.url.toString().replace(/^https:/, 'http:')) })
 
 const receiverUrl = (path = 'hooks') => `https://127.0.0.1:${receiver.port}/${path}`
 
@@ -141,7 +142,7 @@ beforeAll(async () => {
       createDeliverWebhookHandler({
         pool,
         logger: silent,
-        fetch: tlsTerminatingFetch,
+        post: tlsTerminatingPost,
         retrySchedule: { delaysMs: [50, 50, 50], jitterFraction: 0 },
       }),
     ],

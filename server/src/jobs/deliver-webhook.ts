@@ -2,6 +2,7 @@ import type { Pool } from '../db/pool.ts'
 import { assert } from '../lib/assert.ts'
 import type { Logger } from '../lib/logger.ts'
 import { webhookLimits } from '../modules/webhooks/webhook.limits.ts'
+import { postWebhook, type WebhookPost } from '../modules/webhooks/webhook.post.ts'
 import { defaultRetrySchedule, type RetrySchedule } from '../modules/webhooks/webhook.state.ts'
 import type { ResolveHost } from '../modules/webhooks/webhook.types.ts'
 import { resolveHostWithDns } from '../modules/webhooks/webhook.url.ts'
@@ -11,7 +12,8 @@ import { type JobHandler, RetryLater } from './runner.ts'
 export type DeliverWebhookContext = Readonly<{
   pool: Pool
   logger: Logger
-  fetch?: typeof fetch
+  /** Tests stand in for a TLS-terminating proxy (production: webhook.post.ts over node:http/https). */
+  post?: WebhookPost
   /** Tests shorten the retry schedule (production: Svix's, over ~27 h). */
   retrySchedule?: RetrySchedule
   /** Tests move time forward to reach the auto-disable window. */
@@ -46,7 +48,7 @@ export function deliveryDepsOf(context: DeliverWebhookContext): DeliveryDeps {
   return {
     pool: context.pool,
     logger: context.logger,
-    fetch: context.fetch ?? fetch,
+    post: context.post ?? postWebhook,
     resolveHost: context.resolveHost ?? resolveHostWithDns,
     now: context.now ?? (() => new Date()),
     random: context.random ?? Math.random,

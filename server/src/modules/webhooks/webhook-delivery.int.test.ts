@@ -24,7 +24,7 @@ import {
   updateEndpoint,
 } from './webhook.service.ts'
 import type { RetrySchedule } from './webhook.state.ts'
-import type { EventFilter } from './webhook.types.ts'
+import type { EventFilter, ResolveHost } from './webhook.types.ts'
 import { deliverWebhookJobKind, fanOutEvent } from './webhook-dispatch.service.ts'
 
 const silent = createLogger('silent')
@@ -96,6 +96,7 @@ type WorkerOptions = {
   logger?: Logger
   /** The gateway's mode: the dispatcher makes each first attempt itself (handlers.ts). */
   inline?: boolean
+  resolveHost?: ResolveHost
 }
 
 async function startWorker(options: WorkerOptions = {}): Promise<JobRunner> {
@@ -105,6 +106,7 @@ async function startWorker(options: WorkerOptions = {}): Promise<JobRunner> {
     retrySchedule: options.schedule ?? fastSchedule(3),
     ...(options.now === undefined ? {} : { now: options.now }),
     ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
+    ...(options.resolveHost === undefined ? {} : { resolveHost: options.resolveHost }),
   }
   const handlers = new Map<string, JobHandler>([
     [
@@ -343,6 +345,25 @@ describe('webhook delivery', () => {
     })
     expect(target.received).toHaveLength(0)
     await Promise.all([target.close(), redirecting.close()])
+  })
+
+  it('connects to the address it checked, not to a fresh DNS answer (no rebinding between the two)', async () => {
+    const receiver = await startReceiver()
+    const merchantId = await newMerchant()
+    // A name the system resolver cannot answer: only the checked address can reach the receiver.
+    const named = receiver.url.replace('127.0.0.1', 'hooks.sluice.invalid')
+    const resolveHost: ResolveHost = async (host) => (host === 'hooks.sluice.invalid' ? ['127.0.0.1'] : [])
+    await createEndpoint(
+      pool,
+      { merchantId, url: named, eventFilter: '*', allowInsecure: true },
+      { resolveHost },
+    )
+    await withWorker({ resolveHost }, async () => {
+      const event = await record(merchantId)
+      await until(async () => (await deliveriesOf(event.id))[0]?.status === 'delivered')
+    })
+    expect(receiver.received).toHaveLength(1)
+    await receiver.close()
   })
 
   it('marks a delivery dead after the schedule is exhausted, and leaves no job behind', async () => {

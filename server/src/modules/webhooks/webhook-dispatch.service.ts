@@ -6,6 +6,7 @@ import { recordEvent } from '../events/event.service.ts'
 import { type StoredEvent, testEventType } from '../events/event.types.ts'
 import { createKeyedGate, type KeyedGate, type Release } from './webhook.gate.ts'
 import { webhookLimits } from './webhook.limits.ts'
+import type { WebhookPost } from './webhook.post.ts'
 import {
   disableFailingEndpoint,
   type EndpointRow,
@@ -289,7 +290,7 @@ function createDeliveredRecorder(deps: DeliveryDeps, expected: number): BatchRec
 export type DeliveryDeps = Readonly<{
   pool: Pool
   logger: Logger
-  fetch: typeof fetch
+  post: WebhookPost
   resolveHost: ResolveHost
   now: () => Date
   random: () => number
@@ -367,7 +368,7 @@ async function attemptWork(
       event: work.event,
       now,
     },
-    { fetch: deps.fetch, resolveHost: deps.resolveHost, timeoutMs: deps.timeoutMs, signal },
+    { post: deps.post, resolveHost: deps.resolveHost, timeoutMs: deps.timeoutMs, signal },
   ).finally(() => release?.())
   // The worker is stopping and cut the POST short: that says nothing about the receiver. The fallback job
   // sends it again (same webhook-id); a job's own attempt is recorded, since nothing else would retry it.

@@ -2,6 +2,7 @@ import { performance } from 'node:perf_hooks'
 import { toWebhookEnvelope } from '../events/event.service.ts'
 import type { StoredEvent } from '../events/event.types.ts'
 import { webhookLimits } from './webhook.limits.ts'
+import type { WebhookPost } from './webhook.post.ts'
 import { webhookHeaders } from './webhook.signature.ts'
 import type { ResolveHost } from './webhook.types.ts'
 import { errorCode, refusalForAddresses, resolveUrlAddresses, splitCredentials } from './webhook.url.ts'
@@ -16,7 +17,7 @@ export type SendRequest = Readonly<{
 }>
 
 export type SendDeps = Readonly<{
-  fetch: typeof fetch
+  post: WebhookPost
   resolveHost: ResolveHost
   timeoutMs: number
   signal: AbortSignal
@@ -31,40 +32,15 @@ export type SendResult = Readonly<{
   responseExcerpt: string | null
 }>
 
-/** Reads at most responseExcerptBytesMax of the body, then stops: a receiver cannot make us buffer more. */
-async function readExcerpt(response: Response): Promise<string | null> {
-  if (response.body === null) return null
-  const reader = response.body.getReader()
-  const chunks: Uint8Array[] = []
-  let size = 0
-  try {
-    while (size < webhookLimits.responseExcerptBytesMax) {
-      const { done, value } = await reader.read()
-      if (done) break
-      chunks.push(value)
-      size += value.byteLength
-    }
-  } finally {
-    await reader.cancel().catch(() => {})
-  }
-  const bytes = Buffer.concat(chunks).subarray(0, webhookLimits.responseExcerptBytesMax)
-  // A cut inside a multi-byte character decodes to U+FFFD: still valid text, never longer than the bytes.
-  return bytes.length === 0 ? null : bytes.toString('utf8')
-}
-
-function describeFailure(error: unknown, timedOut: boolean): string {
-  if (timedOut) return 'timeout'
-  // fetch wraps the socket error: `TypeError: fetch failed` with the useful code in `cause`.
-  const cause = (error as { cause?: unknown } | null)?.cause
-  return (cause === undefined ? errorCode(error) : errorCode(cause)).slice(
-    0,
-    webhookLimits.attemptErrorLengthMax,
-  )
+function describeFailure(error: unknown): string {
+  const code = errorCode(error)
+  return (code === 'ETIMEDOUT' ? 'timeout' : code).slice(0, webhookLimits.attemptErrorLengthMax)
 }
 
 /**
  * Sends one signed POST. The resolved addresses are checked again first (DNS may have changed since the
- * endpoint was saved); redirects are not followed. Never throws for receiver-side problems: they are
+ * endpoint was saved) and the request goes to the first of them, not to a fresh resolution
+ * (webhook.post.ts); redirects are not followed. Never throws for receiver-side problems: they are
  * results, logged as attempts.
  */
 export async function sendWebhook(request: SendRequest, deps: SendDeps): Promise<SendResult> {
@@ -76,27 +52,27 @@ export async function sendWebhook(request: SendRequest, deps: SendDeps): Promise
     ...partial,
   })
   const url = new URL(request.url)
-  let refusal: string | undefined
+  let addresses: readonly string[]
   try {
-    refusal = refusalForAddresses(
-      url,
-      await resolveUrlAddresses(url, deps.resolveHost),
-      request.allowInsecure,
-    )
+    addresses = await resolveUrlAddresses(url, deps.resolveHost)
   } catch (error) {
     return result({ statusCode: null, error: `dns: ${errorCode(error)}`, responseExcerpt: null })
   }
+  const refusal = refusalForAddresses(url, addresses, request.allowInsecure)
   if (refusal !== undefined)
     return result({ statusCode: null, error: `address-refused: ${refusal}`, responseExcerpt: null })
+  const address = addresses[0]
+  if (address === undefined)
+    return result({ statusCode: null, error: 'dns: ENOTFOUND', responseExcerpt: null })
   const body = JSON.stringify(toWebhookEnvelope(request.event))
   const target = splitCredentials(url)
-  const timeout = AbortSignal.timeout(deps.timeoutMs)
   try {
-    const response = await deps.fetch(target.url, {
-      method: 'POST',
+    const response = await deps.post({
+      url: new URL(target.url),
+      address,
       body,
-      redirect: 'manual',
-      signal: AbortSignal.any([deps.signal, timeout]),
+      timeoutMs: deps.timeoutMs,
+      signal: deps.signal,
       headers: {
         'content-type': 'application/json',
         'user-agent': 'Sluice-Webhooks/1',
@@ -109,9 +85,8 @@ export async function sendWebhook(request: SendRequest, deps: SendDeps): Promise
         }),
       },
     })
-    const responseExcerpt = await readExcerpt(response).catch(() => null)
-    return result({ statusCode: response.status, error: null, responseExcerpt })
+    return result({ statusCode: response.statusCode, error: null, responseExcerpt: response.responseExcerpt })
   } catch (error) {
-    return result({ statusCode: null, error: describeFailure(error, timeout.aborted), responseExcerpt: null })
+    return result({ statusCode: null, error: describeFailure(error), responseExcerpt: null })
   }
 }
