@@ -137,6 +137,7 @@ async function catchUp() {
       join(import.meta.dirname, 'deposits', 'catch-up-child.ts'),
       database.url,
       JSON.stringify(network),
+      ...(process.argv.includes('--profile') ? ['--profile'] : []),
     ],
     { encoding: 'utf8', maxBuffer: 1 << 24 },
   )
@@ -233,6 +234,16 @@ process.on('uncaughtException', (error) => {
 })
 const catchUpResult = await catchUp()
 console.log('catch-up done', JSON.stringify({ ...catchUpResult, blocks: catchUpResult.blocks.toString() }))
+// `npm run bench -- deposits --catch-up-only [--profile]`: the catch-up figure alone, printed, not
+// appended (for trying a change: the latency part and RESULTS.md are for the run that is reported);
+// --profile prints where the watcher's time went.
+if (process.argv.includes('--catch-up-only')) {
+  const ratio = catchUpResult.rawMs / catchUpResult.watcher.elapsedMs
+  console.log(
+    `catch-up ${ratio.toFixed(2)}× raw eth_getLogs, RSS ${catchUpResult.watcher.maxRssMiB.toFixed(0)} MiB`,
+  )
+  process.exit(0)
+}
 const latency = await finalityLatency(40)
 const p99 = percentile(latency.latencies, 99)
 const baselineP99 = percentile(latency.baseline, 99)

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto'
-import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs'
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { migrate } from '../../server/src/db/migrate.ts'
@@ -28,6 +28,7 @@ export async function scratchDatabase(
     '0x000000000000000000000000000000000000dead\n',
   )
   await importSanctionLists(pool, [join(directory, 'sanctioned_addresses_ETH.txt')])
+  rmSync(directory, { recursive: true, force: true }) // imported: the file is not read again
   return { pool, url: url.toString(), merchantId }
 }
 

@@ -18,14 +18,13 @@ import {
   orphanPaymentsFrom,
   selectAddressesAfter,
   selectAddressPrefixesBetween,
-  selectDepositAddressOwners,
   selectLastAddressSequence,
   selectOpenPayments,
   updatePaymentsProgress,
   upsertObservedPayments,
 } from './payment.repo.ts'
 import { classifyNewPayment, type Progress, progressOf } from './payment.state.ts'
-import type { ChainObservation, DepositAddress, Payment, PaymentEventType } from './payment.types.ts'
+import type { ChainObservation, Payment, PaymentEventType } from './payment.types.ts'
 
 // Recording deposits seen on chain: the chain watcher's side of the payments module (record, move
 // towards finality, orphan, load the watched addresses). Kept apart from address allocation, which
@@ -72,31 +71,25 @@ async function notifyOwner(client: PoolClient, payment: Payment, change: string)
 
 /**
  * Records transfers whose recipient may be one of our addresses (candidates from the address set):
- * confirms the owner in the database, screens senders, classifies and stores each, and writes its event.
- * Runs in the caller's transaction (with the cursor advance), so a crash records all or nothing. A range
- * of thousands of transfers costs a handful of statements (bulk upsert, bulk events).
+ * screens senders, classifies and stores each — the insert confirms the recipient is a deposit address
+ * and takes its owner — and writes its event. Runs in the caller's transaction (with the cursor advance),
+ * so a crash records all or nothing. A range of thousands of transfers costs a handful of statements
+ * (screening, bulk upsert, bulk events). A candidate that is not ours (an 8-byte prefix shared with a
+ * watched address: about one in 10^13 logs) has its sender screened too, and is then not stored.
  */
 export async function recordObservedTransfers(
   client: PoolClient,
   network: NetworkConfig,
   transfers: readonly TokenTransferLog[],
 ): Promise<Payment[]> {
-  const owners = new Map(
-    (await selectDepositAddressOwners(client, [...new Set(transfers.map((t) => t.to))])).map((a) => [
-      a.address,
-      a,
-    ]),
-  )
-  const ours = transfers.filter((transfer) => owners.has(transfer.to))
-  if (ours.length === 0) return []
-  const senders = [...new Set(ours.map((transfer) => transfer.from))]
+  if (transfers.length === 0) return []
+  const senders = [...new Set(transfers.map((transfer) => transfer.from))]
   const screening = new Map(
     (await screenAddresses(client, senders)).map((result, index) => [senders[index], result]),
   )
   const tokens = new Map(network.tokens.map((token) => [token.contractAddress.toLowerCase(), token]))
   const events = new Map<string, PaymentEventType>()
-  const rows = ours.map((transfer) => {
-    const owner = owners.get(transfer.to) as Pick<DepositAddress, 'merchantId' | 'ownerKind' | 'ownerId'>
+  const rows = transfers.map((transfer) => {
     const token = tokens.get(transfer.tokenAddress)
     const screened = screening.get(transfer.from)
     const { status, event } = classifyNewPayment({
@@ -114,9 +107,6 @@ export async function recordObservedTransfers(
       fromAddress: transfer.from,
       toAddress: transfer.to,
       status,
-      merchantId: owner.merchantId,
-      ownerKind: owner.ownerKind,
-      ownerId: owner.ownerId,
       screening: {
         sender_hit: screened?.hit ?? false,
         matches: screened?.matches ?? [],
@@ -329,7 +319,7 @@ export async function loadAddressPrefixesAfter(
     while (next < last) {
       const range = { after: next, through: next + size < last ? next + size : last }
       next = range.through
-      const page = await selectAddressPrefixesBetween(pool, range, options.pageSize)
+      const page = await selectAddressPrefixesBetween(pool, range)
       options.onPage(page.prefixes)
       if (page.lastSequence !== undefined && page.lastSequence > highest) highest = page.lastSequence
     }

@@ -1,0 +1,135 @@
+import { randomBytes } from 'node:crypto'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { createTestDatabase, type TestDatabase } from '../../../test/setup/database.ts'
+import { importTestSanctionsList } from '../../../test/setup/sanctions.ts'
+import type { NetworkConfig } from '../../config/config.types.ts'
+import { withTransaction } from '../../db/tx.ts'
+import type { TokenTransferLog } from '../chains/chain.types.ts'
+import { createMerchant } from '../merchants/merchant.service.ts'
+import { loadAddressPrefixesAfter, recordObservedTransfers } from './payment-recording.service.ts'
+
+// The watcher's recording path on real PostgreSQL: the bulk insert confirms recipients and takes their
+// owners itself (no owner query of its own), and the packed address load reads every address.
+
+const tokenAddress: `0x${string}` = `0x${'22'.repeat(20)}`
+const network: NetworkConfig = {
+  name: 'chain-r',
+  kind: 'evm',
+  chainId: 31_337,
+  rpcUrls: ['http://127.0.0.1:1'],
+  blockTimeMs: 60_000,
+  finality: { kind: 'confirmations', confirmations: 3 },
+  tokens: [{ symbol: 'USDT', contractAddress: tokenAddress, decimals: 6 }],
+}
+const hex = (bytes: number) => `0x${randomBytes(bytes).toString('hex')}`
+
+let database: TestDatabase
+let merchantId: string
+
+beforeAll(async () => {
+  database = await createTestDatabase()
+  await importTestSanctionsList(database.pool)
+  merchantId = (await createMerchant(database.pool, { name: 'Recording Store' })).merchant.id
+})
+
+afterAll(async () => {
+  await database.drop()
+})
+
+/** Inserts watched addresses with fresh HD indexes; returns their owner ids' prefix (owners are prefix + 1…n). */
+async function insertAddresses(addresses: readonly string[], ownerPrefix: string): Promise<string> {
+  const owners = `${ownerPrefix}${randomBytes(3).toString('hex')}_`
+  await database.pool.query(
+    `insert into deposit_addresses (address, merchant_id, owner_kind, owner_id, hd_account, hd_index)
+     select a, $1, 'customer', $3 || i, 0,
+       (select coalesce(max(hd_index), 0) from deposit_addresses where merchant_id = $1) + i
+     from unnest($2::text[]) with ordinality as t(a, i)`,
+    [merchantId, addresses, owners],
+  )
+  return owners
+}
+
+function transferTo(to: string, logIndex: number): TokenTransferLog {
+  return {
+    txHash: hex(32),
+    logIndex,
+    blockNumber: 500n,
+    blockHash: hex(32),
+    tokenAddress,
+    from: hex(20),
+    to,
+    amount: 5_000_000n + BigInt(logIndex),
+  }
+}
+
+describe('recordObservedTransfers', () => {
+  it('stores transfers to deposit addresses with their owners, and drops candidates that are not ours', async () => {
+    const ours = [hex(20), hex(20)]
+    const owners = await insertAddresses(ours, 'cus_rec_')
+    const notOurs = hex(20) // what an 8-byte prefix collision in the address set would hand over
+    const transfers = [
+      transferTo(ours[0] as string, 0),
+      transferTo(notOurs, 1),
+      transferTo(ours[1] as string, 2),
+    ]
+    const recorded = await withTransaction(database.pool, (client) =>
+      recordObservedTransfers(client, network, transfers),
+    )
+    expect(recorded.map((payment) => [payment.toAddress, payment.ownerId, payment.status]).sort()).toEqual(
+      [
+        [ours[0], `${owners}1`, 'detected'],
+        [ours[1], `${owners}2`, 'detected'],
+      ].sort(),
+    )
+    expect(recorded.every((payment) => payment.merchantId === merchantId)).toBe(true)
+    const stored = await database.pool.query<{ to_address: string; owner_id: string }>(
+      'select to_address, owner_id from payments where to_address = any($1) order by log_index',
+      [[...ours, notOurs]],
+    )
+    expect(stored.rows).toEqual([
+      { to_address: ours[0], owner_id: `${owners}1` },
+      { to_address: ours[1], owner_id: `${owners}2` },
+    ])
+    // One payment.initiated event per stored payment, none for the candidate that was not ours.
+    const events = await database.pool.query<{ subject_id: string }>(
+      "select subject_id from events where type = 'payment.initiated' and payload->>'to' = any($1)",
+      [[...ours, notOurs]],
+    )
+    expect(events.rows.map((row) => row.subject_id).sort()).toEqual(recorded.map((p) => p.id).sort())
+
+    // Seen again (a rescan): nothing new, no event.
+    const again = await withTransaction(database.pool, (client) =>
+      recordObservedTransfers(client, network, transfers),
+    )
+    expect(again).toEqual([])
+  })
+})
+
+describe('loadAddressPrefixesAfter', () => {
+  it('loads every address after the sequence, across pages, as 8-byte prefixes', async () => {
+    const addresses = Array.from({ length: 250 }, () => hex(20))
+    const before = await database.pool.query<{ last: string }>(
+      'select coalesce(max(sequence), 0) as last from deposit_addresses',
+    )
+    await insertAddresses(addresses, 'cus_load_')
+    const prefixes = new Set<string>()
+    let countAtMost = 0n
+    const highest = await loadAddressPrefixesAfter(database.pool, BigInt(before.rows[0]?.last ?? '0'), {
+      pageSize: 16, // many pages, loaded two at a time
+      concurrency: 2,
+      onStart: (count) => {
+        countAtMost = count
+      },
+      onPage: (page) => {
+        for (let offset = 0; offset < page.length; offset += 8)
+          prefixes.add(page.subarray(offset, offset + 8).toString('hex'))
+      },
+    })
+    expect(countAtMost).toBeGreaterThanOrEqual(250n) // sequences may have gaps (rolled-back inserts)
+    expect(prefixes).toEqual(new Set(addresses.map((address) => address.slice(2, 18))))
+    const last = await database.pool.query<{ last: string }>(
+      'select max(sequence) as last from deposit_addresses',
+    )
+    expect(highest).toBe(BigInt(last.rows[0]?.last ?? '0'))
+  })
+})
