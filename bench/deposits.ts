@@ -223,8 +223,9 @@ async function finalityLatency(samples: number) {
   unwatch()
   await watcher.stop()
   await database.pool.end()
-  // The chain stays up until the process exits: WebSocket clients would otherwise keep reconnecting.
-  return { latencies, baseline }
+  // The chain stays up until the run ends (WebSocket clients would otherwise keep reconnecting), and is
+  // stopped then: process.exit does not end a child process.
+  return { latencies, baseline, stopChain: () => anvil.stop() }
 }
 
 // Anything unexpected ends the run with its reason (a benchmark that dies silently measures nothing).
@@ -287,5 +288,6 @@ appendResults(
   ],
 )
 
+await latency.stopChain()
 // The viem WebSocket transport keeps reconnecting to chains already stopped; nothing else is pending.
 process.exit(0)
