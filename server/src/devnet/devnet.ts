@@ -3,7 +3,7 @@ import { join } from 'node:path'
 import { bscUsdCloneAbi, bscUsdCloneBytecode } from '@sluice/contracts/artifacts/BscUsdClone'
 import { tetherUsdCloneAbi, tetherUsdCloneBytecode } from '@sluice/contracts/artifacts/TetherUsdClone'
 import { usdCoinCloneAbi, usdCoinCloneBytecode } from '@sluice/contracts/artifacts/UsdCoinClone'
-import { type Abi, createPublicClient, createWalletClient, type Hex, http } from 'viem'
+import { type Abi, createPublicClient, createTestClient, createWalletClient, type Hex, http } from 'viem'
 import { mnemonicToAccount } from 'viem/accounts'
 import type { DevnetConfig, NetworkConfig, TokenConfig } from '../config/config.types.ts'
 import { type AnvilInstance, startAnvil, stopOrphanedAnvil } from './anvil.ts'
@@ -87,8 +87,11 @@ async function deployTokens(spec: DevnetChainSpec, rpcUrl: string, previous: Net
     hashes.push(await wallet.deployContract({ abi: artifact.abi, bytecode: artifact.bytecode, chain, nonce }))
     nonce += 1
   }
+  // Mined now rather than at the chain's next interval block (up to 2 s on the ethereum devnet).
+  const testClient = createTestClient({ mode: 'anvil', transport: http(rpcUrl, { timeout: 10_000 }) })
+  await testClient.mine({ blocks: 1 })
   const receipts = await Promise.all(
-    hashes.map((hash) => publicClient.waitForTransactionReceipt({ hash, pollingInterval: 100 })),
+    hashes.map((hash) => publicClient.waitForTransactionReceipt({ hash, pollingInterval: 50 })),
   )
   return spec.tokens.map((token, index): TokenConfig => {
     const address = receipts[index]?.contractAddress
@@ -110,25 +113,32 @@ export async function startDevnet(devnet: DevnetConfig, dataDir: string): Promis
     await Promise.all(instances.map((instance) => instance.stop()))
   }
   try {
-    const networks: NetworkConfig[] = []
-    for (const spec of devnetChains) {
-      const instance = await startChain(spec, devnet, dataDir)
-      instances.push(instance)
-      const tokens = await deployTokens(
-        spec,
-        instance.rpcUrl,
-        previous.find((network) => network.name === spec.name),
-      )
-      networks.push({
-        name: spec.name,
-        kind: 'evm',
-        chainId: spec.chainId,
-        rpcUrls: [instance.rpcUrl, instance.wsUrl],
-        blockTimeMs: devnet.blockTimeMs[spec.name] ?? spec.blockTimeMsDefault,
-        finality: spec.finality,
-        tokens,
-      })
-    }
+    // The chains are independent: started and given their tokens side by side (startup time, issue 2).
+    const started = await Promise.allSettled(
+      devnetChains.map(async (spec): Promise<NetworkConfig> => {
+        const instance = await startChain(spec, devnet, dataDir)
+        instances.push(instance)
+        const tokens = await deployTokens(
+          spec,
+          instance.rpcUrl,
+          previous.find((network) => network.name === spec.name),
+        )
+        return {
+          name: spec.name,
+          kind: 'evm',
+          chainId: spec.chainId,
+          rpcUrls: [instance.rpcUrl, instance.wsUrl],
+          blockTimeMs: devnet.blockTimeMs[spec.name] ?? spec.blockTimeMsDefault,
+          finality: spec.finality,
+          tokens,
+        }
+      }),
+    )
+    // Every chain has settled, so the catch below stops all that started, none still starting.
+    const networks = started.map((result) => {
+      if (result.status === 'rejected') throw result.reason
+      return result.value
+    })
     writeFileSync(
       devnetNetworksPath(dataDir),
       `${JSON.stringify({ generatedAt: new Date().toISOString(), networks }, null, 2)}\n`,
