@@ -1,10 +1,11 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { chmodSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
+import { inject } from 'vitest'
 import { baseChildEnvironment } from '../../src/config/env.ts'
 import { findFreePort } from '../../src/lib/free-port.ts'
 import { testSecrets } from './leak-guard.ts'
+import { suiteLogDirectory } from './suite-logs.ts'
 
 export const serverDirectory = resolve(import.meta.dirname, '../..')
 
@@ -17,16 +18,17 @@ export type GatewayProcess = {
   waitForExit: (timeoutMs?: number) => Promise<{ code: number | null; signal: NodeJS.Signals | null }>
 }
 
-/** Every process output the suite produced, scanned for known secrets when the run ends (global-setup.ts). */
-export const suiteLogDirectory = resolve(serverDirectory, '..', 'test-artifacts', 'logs')
-
 function keepLog(name: string, text: string): void {
   mkdirSync(suiteLogDirectory, { recursive: true })
   writeFileSync(join(suiteLogDirectory, `${name}.log`), text)
 }
 
+/**
+ * A data directory for one gateway, inside the run's own directory (global-setup.ts), which is deleted
+ * when the run ends: each holds an embedded PostgreSQL (~50 MB), and a full disk once failed a CI run.
+ */
 export function temporaryDataDir(): string {
-  const directory = mkdtempSync(join(tmpdir(), 'sluice-e2e-'))
+  const directory = mkdtempSync(join(inject('runDirectory'), 'sluice-e2e-'))
   // As root, the embedded PostgreSQL runs as `postgres` and must traverse this directory.
   chmodSync(directory, 0o755)
   return directory

@@ -7,13 +7,15 @@ import { startEmbeddedDatabase } from '../../src/db/embedded.ts'
 import { migrate } from '../../src/db/migrate.ts'
 import { createPool } from '../../src/db/pool.ts'
 import { templateDatabaseName, withDatabaseName } from './database-names.ts'
-import { suiteLogDirectory } from './gateway-process.ts'
 import { assertNoSecretsIn } from './leak-guard.ts'
+import { suiteLogDirectory } from './suite-logs.ts'
 
 declare module 'vitest' {
   export interface ProvidedContext {
     /** Admin URL of the test server (its `postgres` database); test files create their own databases. */
     adminDatabaseUrl: string
+    /** Where test files put what must not outlive the run (gateways' data directories); deleted at its end. */
+    runDirectory: string
   }
 }
 
@@ -39,8 +41,13 @@ export default async function setup(project: TestProject): Promise<() => Promise
   const adminUrl = withDatabaseName(serverUrl, 'postgres')
   await recreateTemplate(adminUrl, serverUrl)
   project.provide('adminDatabaseUrl', adminUrl)
+  const runDirectory = mkdtempSync(join(tmpdir(), 'sluice-test-run-'))
+  // As root, an embedded PostgreSQL inside it runs as `postgres` and must traverse it.
+  chmodSync(runDirectory, 0o755)
+  project.provide('runDirectory', runDirectory)
   return async () => {
     await stop()
+    rmSync(runDirectory, { recursive: true, force: true, maxRetries: 3, retryDelay: 200 })
     assertNoSecretsInSuiteLogs()
   }
 }
