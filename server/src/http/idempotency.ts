@@ -111,9 +111,7 @@ export async function claimIdempotencyKey(db: Queryable, claim: ClaimInput): Pro
        null::timestamptz as expires_at
      from inserted
      union all
-     select false, request_hash, response_status, response_body, completed_at, claimed_at, expires_at
-     from idempotency_keys
-     where merchant_id = $1 and key = $2 and not exists (select 1 from inserted)`,
+     ${heldRow('false', 'inserted')}`,
     values: [
       claim.merchantId,
       claim.key,
@@ -135,6 +133,16 @@ export async function claimIdempotencyKey(db: Queryable, claim: ClaimInput): Pro
     expiresAt,
     claim.leaseMs ?? httpLimits.idempotencyClaimLeaseMs,
   )
+}
+
+/**
+ * The key's stored row, when the claim CTE `inserted` inserted nothing ($1, $2: merchant and key),
+ * with `first` as the leading column of the claimed row it is unioned with.
+ */
+function heldRow(first: string, inserted: string): string {
+  return `select ${first}, request_hash, response_status, response_body, completed_at, claimed_at, expires_at
+     from idempotency_keys
+     where merchant_id = $1 and key = $2 and not exists (select 1 from ${inserted})`
 }
 
 /** What a key another request holds means for this one; 'take-over' when its row is expired or stale. */
@@ -192,25 +200,20 @@ export async function claimWithWrite(
       JSON.stringify(claim.responseBody ?? null),
     ],
   }
-  const resultPart: SqlPart = {
-    text: `select (select count(*) from ${chained.done})::int as written, null::bytea as request_hash,
-       null::int as response_status, null::jsonb as response_body, null::timestamptz as completed_at,
-       null::timestamptz as claimed_at, null::timestamptz as expires_at
-     from ${gate}
-     union all
-     select 0, request_hash, response_status, response_body, completed_at, claimed_at, expires_at
-     from idempotency_keys
-     where merchant_id = $1 and key = $2 and not exists (select 1 from ${gate})`,
-    values: [claim.merchantId, claim.key],
-  }
+  // $1, $2 (merchant, key) are the claim part's own, which joinSqlParts leaves first.
   const ctes = joinSqlParts([claimPart, ...chained.ctes], ',\n')
-  const rest = joinSqlParts([{ text: ctes.text, values: ctes.values }, resultPart], '\n')
   const result = await db.query<
     Omit<StoredRow, 'request_hash'> & { request_hash: Buffer | null; written: number }
   >({
     name: `idempotency-claim-with-write:${claim.operationId}`,
-    text: `with ${rest.text}`,
-    values: rest.values,
+    text: `with ${ctes.text}
+     select (select count(*) from ${chained.done})::int as written, null::bytea as request_hash,
+       null::int as response_status, null::jsonb as response_body, null::timestamptz as completed_at,
+       null::timestamptz as claimed_at, null::timestamptz as expires_at
+     from ${gate}
+     union all
+     ${heldRow('0', gate)}`,
+    values: ctes.values,
   })
   const row = result.rows[0]
   if (row !== undefined && row.request_hash === null) {

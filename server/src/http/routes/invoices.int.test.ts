@@ -1,10 +1,11 @@
 import { randomBytes, randomUUID } from 'node:crypto'
 import type { createInvoice } from '@sluice/sdk/api/invoices'
-import { createSluiceClient, SluiceApiError, type SluiceClient } from '@sluice/sdk/client'
+import { createSluiceClient, type SluiceApiError, type SluiceClient } from '@sluice/sdk/client'
 import type { FastifyInstance } from 'fastify'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { z } from 'zod'
 import { createTestDatabase, type TestDatabase } from '../../../test/setup/database.ts'
+import { apiError } from '../../../test/setup/e2e.ts'
 import type { NetworkConfig } from '../../config/config.types.ts'
 import { limits } from '../../config/limits.ts'
 import { createLogger } from '../../lib/logger.ts'
@@ -40,15 +41,6 @@ type CreateInvoiceBody = z.input<typeof createInvoice.body>
 const client = (key = apiKey): SluiceClient => createSluiceClient({ baseUrl, apiKey: key })
 const create = (body: CreateInvoiceBody, idempotencyKey: string = randomUUID()) =>
   client().createInvoice({ body, idempotencyKey })
-
-async function apiError(promise: Promise<unknown>): Promise<SluiceApiError> {
-  const error = await promise.then(
-    () => undefined,
-    (caught: unknown) => caught,
-  )
-  if (!(error instanceof SluiceApiError)) throw new Error(`expected a SluiceApiError, got ${String(error)}`)
-  return error
-}
 
 async function count(sql: string, values: unknown[] = [merchantId]): Promise<number> {
   const result = await database.pool.query<{ count: number }>(sql, values)

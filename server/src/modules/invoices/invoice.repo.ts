@@ -34,6 +34,31 @@ export type OptionRow = {
 
 export type InvoiceInsert = Omit<InvoiceRow, 'status' | 'exception' | 'revision' | 'updated_at'>
 
+/** $1…$19 of both invoice inserts below: the row's columns, the options as arrays, the creation time. */
+function invoiceInsertValues(row: InvoiceInsert, options: readonly OptionRow[]): unknown[] {
+  return [
+    row.id,
+    row.merchant_id,
+    row.currency,
+    row.amount,
+    row.due_value,
+    row.rate === null ? null : JSON.stringify(row.rate),
+    row.tolerance_basis_points,
+    row.expires_at,
+    row.monitoring_until,
+    row.order_id,
+    row.description,
+    row.redirect_url,
+    JSON.stringify(row.metadata),
+    row.payment_link_id,
+    options.map((option) => option.network),
+    options.map((option) => option.asset_id),
+    options.map((option) => option.address),
+    options.map((option) => option.amount_due),
+    row.created_at,
+  ]
+}
+
 /**
  * The invoice and its payment options in one statement (one round trip on the hot path of
  * POST /v1/invoices); returns the stored row with the database's defaults filled in.
@@ -55,27 +80,7 @@ export async function insertInvoiceWithOptions(
        insert into invoice_payment_options (invoice_id, network, asset_id, address, amount_due)
        select $1, * from unnest($15::text[], $16::text[], $17::text[], $18::numeric[]))
      select * from invoice`,
-    values: [
-      row.id,
-      row.merchant_id,
-      row.currency,
-      row.amount,
-      row.due_value,
-      row.rate === null ? null : JSON.stringify(row.rate),
-      row.tolerance_basis_points,
-      row.expires_at,
-      row.monitoring_until,
-      row.order_id,
-      row.description,
-      row.redirect_url,
-      JSON.stringify(row.metadata),
-      row.payment_link_id,
-      options.map((option) => option.network),
-      options.map((option) => option.asset_id),
-      options.map((option) => option.address),
-      options.map((option) => option.amount_due),
-      row.created_at,
-    ],
+    values: invoiceInsertValues(row, options),
   })
   const stored = result.rows[0]
   if (stored === undefined) throw new Error('invoice insert returned no row')
@@ -107,27 +112,7 @@ export function invoiceWithOptionsWrite(
            insert into invoice_payment_options (invoice_id, network, asset_id, address, amount_due)
            select $1::text, * from unnest($15::text[], $16::text[], $17::text[], $18::numeric[])
            where exists (select 1 from invoice))`,
-        values: [
-          row.id,
-          row.merchant_id,
-          row.currency,
-          row.amount,
-          row.due_value,
-          row.rate === null ? null : JSON.stringify(row.rate),
-          row.tolerance_basis_points,
-          row.expires_at,
-          row.monitoring_until,
-          row.order_id,
-          row.description,
-          row.redirect_url,
-          JSON.stringify(row.metadata),
-          row.payment_link_id,
-          options.map((option) => option.network),
-          options.map((option) => option.asset_id),
-          options.map((option) => option.address),
-          options.map((option) => option.amount_due),
-          row.created_at,
-        ],
+        values: invoiceInsertValues(row, options),
       },
     ],
     done: 'invoice',

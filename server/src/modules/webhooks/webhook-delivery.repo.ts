@@ -1,5 +1,4 @@
 import type { Queryable } from '../../db/pool.ts'
-import { wakeWorkers as wakeWorkersAfterCommit } from '../../db/wake.ts'
 import { assert } from '../../lib/assert.ts'
 import type { EventPayload } from '../events/event.types.ts'
 import type { EndpointRow } from './webhook.repo.ts'
@@ -126,11 +125,6 @@ export async function insertDeliveriesWithJobs(
     ],
   })
   return result.rows.map(toDelivery)
-}
-
-/** Wakes idle workers for jobs due now, once `db`'s writes are committed (db/wake.ts). */
-export async function wakeWorkers(db: Queryable, kind: string): Promise<void> {
-  await wakeWorkersAfterCommit(db, kind)
 }
 
 /** Everything one attempt needs, read fresh by the job (never carried in the job payload). */

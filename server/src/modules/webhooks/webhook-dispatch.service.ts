@@ -1,6 +1,7 @@
 import { deleteQueuedJob, enqueueJob, rescheduleQueuedJob } from '../../db/job-queue.ts'
 import type { Pool, Queryable } from '../../db/pool.ts'
 import { withTransaction } from '../../db/tx.ts'
+import { wakeWorkers } from '../../db/wake.ts'
 import { describeUrlWithoutSecrets, type Logger } from '../../lib/logger.ts'
 import { recordEvent } from '../events/event.service.ts'
 import { type StoredEvent, testEventType } from '../events/event.types.ts'
@@ -36,7 +37,6 @@ import {
   recordDeliveredAttempt,
   recordDeliveredAttempts,
   updatePendingDelivery,
-  wakeWorkers,
 } from './webhook-delivery.repo.ts'
 
 /** One per worker: bounds its first attempts in flight per endpoint (inlineAttemptsPerEndpointMax). */

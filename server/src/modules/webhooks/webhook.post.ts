@@ -49,10 +49,9 @@ export const postWebhook: WebhookPost = (request) =>
       ...(secure && isIP(hostname) === 0 ? { servername: hostname } : {}),
       headers: { ...request.headers, 'content-length': String(Buffer.byteLength(request.body)) },
       signal: request.signal,
-      timeout: request.timeoutMs,
     })
+    // One deadline for the whole exchange (connect, send, response and excerpt), not per socket idle.
     const timer = setTimeout(() => outgoing.destroy(timeoutError()), request.timeoutMs)
-    outgoing.on('timeout', () => outgoing.destroy(timeoutError()))
     outgoing.on('error', (error) => {
       clearTimeout(timer)
       reject(error)
