@@ -1,9 +1,12 @@
 import { spawnSync } from 'node:child_process'
 import { once } from 'node:events'
+import { readFileSync } from 'node:fs'
 import { performance } from 'node:perf_hooks'
+import { parseArgs } from 'node:util'
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads'
 import { migrate } from '../server/src/db/migrate.ts'
 import { createPool, type Pool } from '../server/src/db/pool.ts'
+import { assert } from '../server/src/lib/assert.ts'
 import { newId } from '../server/src/lib/ids.ts'
 import { runLedgerVerify } from '../server/src/main/commands/ledger-verify.ts'
 import {
@@ -14,6 +17,7 @@ import {
   getOrCreateSystemAccount,
 } from '../server/src/modules/ledger/ledger.service.ts'
 import type { Account, TransferRequest } from '../server/src/modules/ledger/ledger.types.ts'
+import { busyShare, coreCount, machineCpu, waitForQuietMachine } from './api/setup.ts'
 import { appendResults, type BenchFigure } from './results.ts'
 
 // `npm run bench -- ledger`: the ledger's posting path against pgbench's TPC-B-like baseline, measured in
@@ -28,7 +32,13 @@ const pgbenchDatabase = 'sluice_bench_pgbench'
 const ledgerDatabase = 'sluice_bench_ledger'
 const ledgerUrl = `${serverUrl}/${ledgerDatabase}`
 const connections = 8
-const clientThreads = 2
+// `--quick`: one round of (a), (b) and (c), printed and not appended (a diagnostic run). `--threads N`: client
+// threads driving the connections instead of 2 (a diagnostic run too).
+const options = parseArgs({
+  args: process.argv.slice(2),
+  options: { quick: { type: 'boolean', default: false }, threads: { type: 'string' } },
+}).values
+const clientThreads = options.threads === undefined ? 2 : Number.parseInt(options.threads, 10)
 const accountCount = 10_000
 const runMs = 15_000
 const comparisonRunMs = 8_000
@@ -95,6 +105,12 @@ async function runClientThread(input: WorkerInput): Promise<Omit<Run, 'seconds'>
   const clients = await Promise.all(Array.from({ length: input.connections }, () => pool.connect()))
   const latenciesMs: number[] = []
   let postings = 0
+  // Connected: wait for the go, so thread start-up and connecting stay out of the measured time (as pgbench
+  // reports tps "without initial connection time").
+  const port = parentPort
+  assert(port !== null, 'a client thread runs in a worker')
+  port.postMessage({ ready: true })
+  await new Promise((resolve) => port.once('message', resolve))
   const deadline = performance.now() + input.durationMs
   try {
     await Promise.all(
@@ -222,15 +238,17 @@ async function drive(setup: Setup, scenario: Scenario, durationMs: number): Prom
     hotAccountId: setup.fees.id,
     syncSinkId: setup.syncSink.id,
   }
-  const started = performance.now()
   const workers = Array.from(
     { length: clientThreads },
     () =>
       new Worker(workerBootstrap, {
         eval: true,
-        workerData: { ...input, connections: connections / clientThreads },
+        workerData: { ...input, connections: Math.ceil(connections / clientThreads) },
       }),
   )
+  await Promise.all(workers.map((worker) => once(worker, 'message')))
+  const started = performance.now()
+  for (const worker of workers) worker.postMessage({ go: true })
   const results = await Promise.all(
     workers.map(async (worker) => {
       const [result] = (await once(worker, 'message')) as [Omit<Run, 'seconds'>]
@@ -271,18 +289,48 @@ function startFolding(pool: Pool): { stop: () => Promise<number> } {
   }
 }
 
-type Round = { tpcb: number; spread: Run; hot: Run; foldedDuringHot: number }
+/** CPU of one phase, ms: this process (its client threads) and its children (pgbench), and the machine. */
+type PhaseCpu = { clientMs: number; machineMs: number }
+
+function childrenCpuMs(): number {
+  const stat = readFileSync('/proc/self/stat', 'utf8')
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+  // cutime + cstime of waited-for children, in ticks of 10 ms (USER_HZ 100).
+  return (Number.parseInt(fields[13] ?? '0', 10) + Number.parseInt(fields[14] ?? '0', 10)) * 10
+}
+
+/** Measures `work`'s CPU: the client side exactly, the rest (PostgreSQL, mostly) as machine minus client. */
+async function withCpu<T>(work: () => T | Promise<T>): Promise<[T, PhaseCpu]> {
+  const machineBefore = machineCpu()
+  const selfBefore = process.cpuUsage()
+  const childrenBefore = childrenCpuMs()
+  const result = await work()
+  const self = process.cpuUsage(selfBefore)
+  const machineAfter = machineCpu()
+  const machineMs = busyShare(machineBefore, machineAfter) * ((machineAfter.total - machineBefore.total) * 10)
+  const clientMs = (self.user + self.system) / 1000 + childrenCpuMs() - childrenBefore
+  return [result, { clientMs, machineMs }]
+}
+
+type Round = {
+  tpcb: number
+  spread: Run
+  hot: Run
+  foldedDuringHot: number
+  tpcbCpu: PhaseCpu
+  spreadCpu: PhaseCpu
+}
 
 /**
  * One round: (a), (b) and (c) back to back. Rounds alternate so that a neighbour's load, which comes and
  * goes on a shared machine, weighs on the baseline and on the ledger alike.
  */
 async function measureRound(setup: Setup): Promise<Round> {
-  const tpcb = measurePgbench()
-  const spread = await drive(setup, 'spread', runMs)
+  const [tpcb, tpcbCpu] = await withCpu(measurePgbench)
+  const [spread, spreadCpu] = await withCpu(() => drive(setup, 'spread', runMs))
   const folding = startFolding(setup.pool)
   const hot = await drive(setup, 'hot', runMs)
-  return { tpcb, spread, hot, foldedDuringHot: await folding.stop() }
+  return { tpcb, spread, hot, foldedDuringHot: await folding.stop(), tpcbCpu, spreadCpu }
 }
 
 const perSecond = (run: Run) => run.postings / run.seconds
@@ -354,11 +402,17 @@ function figuresOf(
   ]
 }
 
+function cpuText(cpu: PhaseCpu, units: number): string {
+  return `${fixed(cpu.clientMs / units, 3)} + ${fixed((cpu.machineMs - cpu.clientMs) / units, 3)} ms`
+}
+
 function notesOf(rounds: readonly Round[], backlog: string, verifyLine: string | undefined): string[] {
   const perRound = rounds.map(
     (round, index) =>
       `round ${index + 1}: (a) ${fixed(round.tpcb)} tps, (b) ${fixed(perSecond(round.spread))}/s, (c) ${fixed(perSecond(round.hot))}/s, ` +
-      `p99 (b) ${fixed(percentile(round.spread.latenciesMs, 0.99), 2)} ms; the fold job folded ${round.foldedDuringHot} deltas during (c)`,
+      `p99 (b) ${fixed(percentile(round.spread.latenciesMs, 0.99), 2)} ms; the fold job folded ${round.foldedDuringHot} deltas during (c); ` +
+      `CPU per unit, client + rest of the machine (PostgreSQL, mostly): (a) ${cpuText(round.tpcbCpu, (round.tpcb * runMs) / 1000)}, ` +
+      `(b) ${cpuText(round.spreadCpu, round.spread.postings)}`,
   )
   return [
     ...perRound,
@@ -369,12 +423,24 @@ function notesOf(rounds: readonly Round[], backlog: string, verifyLine: string |
 }
 
 async function main(): Promise<void> {
+  const quick = options.quick || options.threads !== undefined
+  // Shared machine: wait (bounded) for other benchmarks and test runs to finish, and say so if they did not.
+  const quiet = await waitForQuietMachine([pgbenchDatabase, ledgerDatabase], {
+    quietMs: 5_000,
+    timeoutMs: 120_000,
+    idleShareMin: 0.6,
+  })
+  if (!quiet.quiet) console.error('warning: the machine stayed busy; figures will be low')
   await recreateDatabase(pgbenchDatabase)
   runPgbench(['-i', '-s', '8', '-q', pgbenchDatabase], 120_000)
   const setup = await setUpLedger()
   try {
     const rounds: Round[] = []
-    for (let round = 0; round < roundCount; round += 1) rounds.push(await measureRound(setup))
+    for (let round = 0; round < (quick ? 1 : roundCount); round += 1) rounds.push(await measureRound(setup))
+    if (quick) {
+      console.log(notesOf(rounds, '?', undefined).join('\n'))
+      return
+    }
     const backlog = await setup.pool.query<{ count: string }>(
       'select count(*) as count from ledger_hot_deltas',
     )
@@ -383,7 +449,10 @@ async function main(): Promise<void> {
     await foldHotAccountDeltas(setup.pool)
     const verifyLines: string[] = []
     const verified = (await runLedgerVerify(setup.pool, (line) => verifyLines.push(line))) === 0
-    const notes = notesOf(rounds, backlog.rows[0]?.count ?? '?', verifyLines.at(-1))
+    const notes = [
+      ...notesOf(rounds, backlog.rows[0]?.count ?? '?', verifyLines.at(-1)),
+      `Machine before the run: ${quiet.quiet ? 'quiet' : 'busy'} (idle ${fixed(quiet.idleShare * 100)} % of ${coreCount} cores, load ${fixed(quiet.load1, 2)}).`,
+    ]
     appendResults('ledger', figuresOf(rounds, { hotSync, batched }, verified), notes)
   } finally {
     await setup.pool.end()
