@@ -1,6 +1,8 @@
 import { spawnSync } from 'node:child_process'
 import { once } from 'node:events'
-import { readFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { performance } from 'node:perf_hooks'
 import { parseArgs } from 'node:util'
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads'
@@ -164,10 +166,57 @@ function runPgbench(args: string[], timeoutMs: number): string {
 
 /** (a) pgbench's built-in TPC-B-like script, 8 clients, 2 threads, 15 s: tps without connection time. */
 function measurePgbench(): number {
-  const output = runPgbench(['-c', '8', '-j', '2', '-T', '15', pgbenchDatabase], 60_000)
+  return tpsOf(runPgbench(['-c', '8', '-j', '2', '-T', '15', pgbenchDatabase], 60_000))
+}
+
+function tpsOf(output: string): number {
   const match = /tps = ([0-9.]+) \(without initial connection time\)/.exec(output)
   if (match?.[1] === undefined) throw new Error(`no tps in pgbench output:\n${output}`)
   return Number.parseFloat(match[1])
+}
+
+// The ledger's SQL path alone: the same postings as (b), driven by pgbench's C client instead of the Node
+// service. Not a goal; it separates what the database sustains from what the client costs.
+const pgbenchLedgerScript = `\\set a random(0, ${accountCount - 1})
+\\set b (:a + random(1, ${accountCount - 1})) % ${accountCount}
+select seq from ledger_post_transfer('pgb-' || gen_random_uuid(), 'single',
+  (select id from bench_account_ids where n = :a), (select id from bench_account_ids where n = :b),
+  '${asset}', '1', null, null, 'bench', '{}'::jsonb, repeat('0', 64));
+`
+
+async function measureLedgerByPgbench(setup: Setup): Promise<number> {
+  await setup.pool.query(
+    'create table if not exists bench_account_ids (n integer primary key, id text not null)',
+  )
+  await setup.pool.query(
+    'insert into bench_account_ids (n, id) select n - 1, id from unnest($1::text[]) with ordinality u(id, n) on conflict do nothing',
+    [setup.merchants.map((merchant) => merchant.id)],
+  )
+  const directory = mkdtempSync(join(tmpdir(), 'sluice-bench-ledger-'))
+  try {
+    const script = join(directory, 'posting.sql')
+    writeFileSync(script, pgbenchLedgerScript)
+    const output = runPgbench(
+      [
+        '-c',
+        '8',
+        '-j',
+        '2',
+        '-T',
+        `${comparisonRunMs / 1000}`,
+        '-M',
+        'prepared',
+        '-n',
+        '-f',
+        script,
+        ledgerDatabase,
+      ],
+      60_000,
+    )
+    return tpsOf(output)
+  } finally {
+    rmSync(directory, { recursive: true, force: true })
+  }
 }
 
 type Setup = { pool: Pool; merchants: Account[]; fees: Account; syncSink: Account }
@@ -339,7 +388,7 @@ const mean = (values: readonly number[]) => values.reduce((sum, value) => sum + 
 
 function figuresOf(
   rounds: readonly Round[],
-  comparisons: { hotSync: Run; batched: Run },
+  comparisons: { hotSync: Run; batched: Run; byPgbench: number },
   verified: boolean,
 ): BenchFigure[] {
   const a = mean(rounds.map((round) => round.tpcb))
@@ -398,6 +447,10 @@ function figuresOf(
       name: `comparison: linked batches of ${batchSize} random pairs, postings/s`,
       value: fixed(perSecond(comparisons.batched)),
     },
+    {
+      name: 'comparison: postings as in (b), driven by pgbench (C client, -M prepared, no TypeScript checks), postings/s',
+      value: fixed(comparisons.byPgbench),
+    },
     { name: 'ledger verify after the run', value: verified ? 'no drift' : 'DRIFT', met: verified },
   ]
 }
@@ -446,6 +499,7 @@ async function main(): Promise<void> {
     )
     const hotSync = await drive(setup, 'hot-sync', comparisonRunMs)
     const batched = await drive(setup, 'batched', comparisonRunMs)
+    const byPgbench = await measureLedgerByPgbench(setup)
     await foldHotAccountDeltas(setup.pool)
     const verifyLines: string[] = []
     const verified = (await runLedgerVerify(setup.pool, (line) => verifyLines.push(line))) === 0
@@ -453,7 +507,7 @@ async function main(): Promise<void> {
       ...notesOf(rounds, backlog.rows[0]?.count ?? '?', verifyLines.at(-1)),
       `Machine before the run: ${quiet.quiet ? 'quiet' : 'busy'} (idle ${fixed(quiet.idleShare * 100)} % of ${coreCount} cores, load ${fixed(quiet.load1, 2)}).`,
     ]
-    appendResults('ledger', figuresOf(rounds, { hotSync, batched }, verified), notes)
+    appendResults('ledger', figuresOf(rounds, { hotSync, batched, byPgbench }, verified), notes)
   } finally {
     await setup.pool.end()
     await dropDatabase(ledgerDatabase)
