@@ -364,10 +364,7 @@ export class ChainWatcher {
   }
 
   private async readRange(fromBlock: bigint, toBlock: bigint): Promise<RangeLogs | undefined> {
-    const [endBefore, parent] = await Promise.all([
-      fetchBlockHeader(this.rpc, toBlock),
-      fromBlock > 0n ? fetchBlockHeader(this.rpc, fromBlock - 1n) : undefined,
-    ])
+    const endBefore = await fetchBlockHeader(this.rpc, toBlock)
     const configured = await getLogIndexShrinking(
       this.rpc,
       { fromBlock, toBlock },
@@ -383,9 +380,13 @@ export class ChainWatcher {
         other = unsupported.logs
       }
     }
+    // The parent (and a shortened range's end) are read after the logs and before the last look at
+    // `toBlock`: if `toBlock` kept its hash throughout, they are its ancestors, on the chain the logs came
+    // from. Read beside `endBefore`, a reorg between the two reads could pair an old parent with new logs.
+    const parentRead = fromBlock > 0n ? fetchBlockHeader(this.rpc, fromBlock - 1n) : undefined
     const end = coveredToBlock === toBlock ? endBefore : await fetchBlockHeader(this.rpc, coveredToBlock)
-    const endAfter = await fetchBlockHeader(this.rpc, coveredToBlock)
-    if (end === undefined || endAfter?.hash !== end.hash) return undefined
+    const [parent, endAfter] = await Promise.all([parentRead, fetchBlockHeader(this.rpc, toBlock)])
+    if (end === undefined || endBefore === undefined || endAfter?.hash !== endBefore.hash) return undefined
     return { fromBlock, coveredToBlock, configured: configured.index, other, end, parent }
   }
 
