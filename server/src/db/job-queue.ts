@@ -45,6 +45,28 @@ export async function deleteQueuedJob(db: Queryable, dedupeKey: string): Promise
   return result.rowCount === 1
 }
 
+/**
+ * Makes the job holding `options.dedupeKey` due at `runAt`: enqueues it if there is none, moves it if it is
+ * queued, and leaves a running or dead one alone. For work that may or may not have a job already (a
+ * webhook's first attempt made inline: docs/adr/0010 §2).
+ */
+export async function scheduleJob(
+  db: Queryable,
+  kind: string,
+  payload: Record<string, unknown>,
+  /** `runAt` null: due now (and workers are woken). */
+  options: Readonly<{ dedupeKey: string; runAt: Date | null; attemptsMax: number }>,
+): Promise<void> {
+  await db.query(
+    `insert into jobs (kind, payload, run_at, attempts_max, dedupe_key)
+     values ($1, $2, coalesce($3, now()), $4, $5)
+     on conflict (dedupe_key) do update set run_at = excluded.run_at, updated_at = now()
+       where jobs.status = 'queued'`,
+    [kind, JSON.stringify(payload), options.runAt, options.attemptsMax, options.dedupeKey],
+  )
+  if (options.runAt === null) await wakeWorkers(db, kind)
+}
+
 /** Moves the queued job holding `dedupeKey` to `runAt`; false if there was none (already claimed or gone). */
 export async function rescheduleQueuedJob(db: Queryable, dedupeKey: string, runAt: Date): Promise<boolean> {
   const result = await db.query(

@@ -31,6 +31,8 @@ function toEvent(row: EventRow): StoredEvent {
  * Inserts the event and, when `dispatch` is given, its fan-out job in one statement: the two cannot be
  * separated even if the caller forgot its transaction. The job insert is part of the same
  * statement, so it mirrors db/job-queue.ts `enqueueJob` (same columns, dedupe semantics, NOTIFY channel).
+ * Only what the database assigns (sequence, time) comes back: the caller has the rest, and sending the
+ * payload back and parsing it again cost every business transaction that records an event.
  */
 export async function insertEvent(
   db: Queryable,
@@ -39,23 +41,24 @@ export async function insertEvent(
     type: string
     merchantId: string | null
     subjectId: string | null
+    payload: EventPayload
     payloadJson: string
   }>,
   dispatch: Readonly<{ jobKind: string; attemptsMax: number }> | undefined,
 ): Promise<StoredEvent> {
   // One round trip for the event and its dispatch job; prepared once per connection, since every event
   // is recorded through here. Workers are woken after the commit (db/wake.ts), never for a rollback.
-  const result = await db.query<EventRow>({
+  const result = await db.query<Pick<EventRow, 'sequence' | 'created_at'>>({
     name: 'event-insert',
     text: `with inserted as (
        insert into events (id, type, merchant_id, subject_id, payload) values ($1, $2, $3, $4, $5::jsonb)
-       returning ${eventColumns}
+       returning id, sequence, created_at
      ), job as (
        insert into jobs (kind, payload, attempts_max, dedupe_key)
        select $6, jsonb_build_object('eventId', id), $7, id from inserted where $6::text is not null
        on conflict (dedupe_key) do nothing
      )
-     select ${eventColumns} from inserted`,
+     select sequence, created_at from inserted`,
     values: [
       event.id,
       event.type,
@@ -69,7 +72,15 @@ export async function insertEvent(
   const row = result.rows[0]
   assert(row !== undefined, 'insert … returning produced no row')
   if (dispatch !== undefined) await wakeWorkers(db, dispatch.jobKind)
-  return toEvent(row)
+  return {
+    id: event.id,
+    sequence: row.sequence,
+    type: event.type,
+    merchantId: event.merchantId,
+    subjectId: event.subjectId,
+    payload: event.payload,
+    createdAt: row.created_at,
+  }
 }
 
 export async function findEvent(db: Queryable, id: string): Promise<StoredEvent | undefined> {

@@ -75,56 +75,94 @@ export type DeliveryJobSpec = Readonly<{
   runAt: Date | null
 }>
 
+type PlannedDelivery = Readonly<{
+  id: string
+  endpointId: string
+  eventId: string
+  merchantId: string
+  eventType: string
+}>
+
+// The job columns of a delivery's job, from a row `d` of webhook_deliveries: $k kind, $m attempts_max, $r
+// run_at (null: now). Dedupe key `kind:delivery:series`, as deliveryJobDedupeKey.
+const deliveryJobSelect = (kind: string, attemptsMax: string, runAt: string) =>
+  `select ${kind}, jsonb_build_object('deliveryId', d.id, 'series', d.series), coalesce(${runAt}, now()),
+     ${attemptsMax}, ${kind} || ':' || d.id || ':' || d.series`
+
 /**
- * A dispatch batch's fan-out in one statement, so one commit: one delivery per (event, endpoint) pair, and
- * one job per delivery actually inserted (dedupe key `kind:delivery:series`, as deliveryJobDedupeKey).
- * Pairs that already have a delivery (a re-run) are skipped and get no job. Either everything commits or
- * nothing does, so a crash anywhere leaves no delivery without its job.
+ * A dispatch batch's fan-out in one statement, so one commit: one delivery per (event, endpoint) pair and,
+ * with `job`, one job per delivery actually inserted. Pairs that already have a delivery (a re-run) are
+ * skipped and returned by nothing (see ensureDeliveryJobs). Either everything commits or nothing does.
+ * Without `job` the caller attempts the deliveries itself while the batch's dispatch jobs, which exist
+ * until it has recorded or handed on every attempt, stand in for their jobs (docs/adr/0010 §2).
  */
 export async function insertDeliveriesWithJobs(
   db: Queryable,
-  planned: readonly Readonly<{
-    id: string
-    endpointId: string
-    eventId: string
-    merchantId: string
-    eventType: string
-  }>[],
-  job: DeliveryJobSpec,
+  planned: readonly PlannedDelivery[],
+  job: DeliveryJobSpec | undefined,
   now: Date,
 ): Promise<WebhookDelivery[]> {
   if (planned.length === 0) return []
-  const result = await db.query<DeliveryRow>({
-    name: 'webhook-insert-deliveries-with-jobs',
-    text: `with inserted as (
-       insert into webhook_deliveries as d
-         (id, endpoint_id, event_id, merchant_id, event_type, next_attempt_at, created_at, updated_at)
-       select id, endpoint_id, event_id, merchant_id, event_type, $6, $6, $6
-       from unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[])
-         as input (id, endpoint_id, event_id, merchant_id, event_type)
-       on conflict (endpoint_id, event_id) do nothing
-       returning ${deliveryColumns}
-     ), queued as (
-       insert into jobs (kind, payload, run_at, attempts_max, dedupe_key)
-       select $7, jsonb_build_object('deliveryId', id, 'series', series), coalesce($8, now()), $9,
-         $7 || ':' || id || ':' || series
-       from inserted
-       on conflict (dedupe_key) do nothing
-     )
-     select * from inserted`,
+  const inserted = `insert into webhook_deliveries as d
+       (id, endpoint_id, event_id, merchant_id, event_type, next_attempt_at, created_at, updated_at)
+     select id, endpoint_id, event_id, merchant_id, event_type, $6, $6, $6
+     from unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[])
+       as input (id, endpoint_id, event_id, merchant_id, event_type)
+     on conflict (endpoint_id, event_id) do nothing
+     returning ${deliveryColumns}`
+  const columns = [
+    planned.map((delivery) => delivery.id),
+    planned.map((delivery) => delivery.endpointId),
+    planned.map((delivery) => delivery.eventId),
+    planned.map((delivery) => delivery.merchantId),
+    planned.map((delivery) => delivery.eventType),
+    now,
+  ]
+  const result =
+    job === undefined
+      ? await db.query<DeliveryRow>({ name: 'webhook-insert-deliveries', text: inserted, values: columns })
+      : await db.query<DeliveryRow>({
+          name: 'webhook-insert-deliveries-with-jobs',
+          text: `with inserted as (${inserted}), queued as (
+             insert into jobs (kind, payload, run_at, attempts_max, dedupe_key)
+             ${deliveryJobSelect('$7', '$9', '$8::timestamptz')} from inserted d
+             on conflict (dedupe_key) do nothing
+           )
+           select * from inserted`,
+          values: [...columns, job.kind, job.runAt, job.attemptsMax],
+        })
+  return result.rows.map(toDelivery)
+}
+
+/**
+ * Gives every still-pending delivery of these (event, endpoint) pairs a job, due at `job.runAt`, unless
+ * it has one (its dedupe key is taken: a retry, a fallback). Used where an inline first attempt is handed
+ * on: a re-run dispatch batch that finds its deliveries made, and a batch that returns before all of its
+ * attempts are recorded. Returns how many jobs it created.
+ */
+export async function ensureDeliveryJobs(
+  db: Queryable,
+  pairs: readonly Readonly<{ eventId: string; endpointId: string }>[],
+  job: DeliveryJobSpec,
+): Promise<number> {
+  if (pairs.length === 0) return 0
+  const result = await db.query({
+    name: 'webhook-ensure-delivery-jobs',
+    text: `insert into jobs (kind, payload, run_at, attempts_max, dedupe_key)
+     ${deliveryJobSelect('$3', '$5', '$4::timestamptz')}
+     from unnest($1::text[], $2::text[]) as pair (event_id, endpoint_id)
+     join webhook_deliveries d on d.event_id = pair.event_id and d.endpoint_id = pair.endpoint_id
+     where d.status = 'pending'
+     on conflict (dedupe_key) do nothing`,
     values: [
-      planned.map((delivery) => delivery.id),
-      planned.map((delivery) => delivery.endpointId),
-      planned.map((delivery) => delivery.eventId),
-      planned.map((delivery) => delivery.merchantId),
-      planned.map((delivery) => delivery.eventType),
-      now,
+      pairs.map((pair) => pair.eventId),
+      pairs.map((pair) => pair.endpointId),
       job.kind,
       job.runAt,
       job.attemptsMax,
     ],
   })
-  return result.rows.map(toDelivery)
+  return result.rowCount ?? 0
 }
 
 /** Everything one attempt needs, read fresh by the job (never carried in the job payload). */

@@ -1,4 +1,4 @@
-import { deleteQueuedJob, enqueueJob, rescheduleQueuedJob } from '../../db/job-queue.ts'
+import { deleteQueuedJob, enqueueJob, scheduleJob } from '../../db/job-queue.ts'
 import type { Pool, Queryable } from '../../db/pool.ts'
 import { withTransaction } from '../../db/tx.ts'
 import { wakeWorkers } from '../../db/wake.ts'
@@ -28,7 +28,9 @@ import {
 import type { ResolveHost, WebhookDelivery } from './webhook.types.ts'
 import {
   type DeliveredAttempt,
+  type DeliveryJobSpec,
   type DeliveryWork,
+  ensureDeliveryJobs,
   findDeliveryWork,
   insertAttempt,
   insertDeliveries,
@@ -136,15 +138,17 @@ export async function fanOutEvents(
       eventType: event.type,
     })),
   )
-  const runAt = inlineFirstAttempt ? new Date(now.getTime() + webhookLimits.inlineAttemptFallbackMs) : null
+  // Inline, the deliveries get no job: the batch's dispatch jobs stand in for them until each attempt is
+  // recorded or handed on (attemptDeliveriesNow), which saves inserting and deleting a job per delivery.
   const created = await insertDeliveriesWithJobs(
     pool,
     planned,
-    { kind: deliverWebhookJobKind, attemptsMax: webhookLimits.deliverJobAttemptsMax, runAt },
+    inlineFirstAttempt ? undefined : deliveryJobDueAt(null),
     now,
   )
-  // Jobs due now need a wake-up (one for the batch); fallback jobs are due later and need none.
-  if (runAt === null && created.length > 0) await wakeWorkers(pool, deliverWebhookJobKind)
+  // Jobs due now need a wake-up (one for the batch).
+  if (!inlineFirstAttempt && created.length > 0) await wakeWorkers(pool, deliverWebhookJobKind)
+  if (created.length < planned.length) await handOnExistingDeliveries(pool, planned, created)
   const endpointById = new Map(endpoints.map((endpoint) => [endpoint.id, endpoint]))
   const eventById = new Map(deliverable.map((event) => [event.id, event]))
   return created.flatMap((delivery) => {
@@ -152,6 +156,26 @@ export async function fanOutEvents(
     const event = eventById.get(delivery.eventId)
     return endpoint === undefined || event === undefined ? [] : [{ delivery, endpoint, event }]
   })
+}
+
+function deliveryJobDueAt(runAt: Date | null): DeliveryJobSpec {
+  return { kind: deliverWebhookJobKind, attemptsMax: webhookLimits.deliverJobAttemptsMax, runAt }
+}
+
+/**
+ * A re-run batch (its dispatch jobs claimed again after a lease expired) finds some deliveries made. Any
+ * still pending may have been fanned out inline by a worker that died before recording or handing on
+ * their attempts: each gets a job due now, unless it has one. Nothing is attempted here.
+ */
+async function handOnExistingDeliveries(
+  pool: Pool,
+  planned: readonly Readonly<{ eventId: string; endpointId: string }>[],
+  created: readonly WebhookDelivery[],
+): Promise<void> {
+  const made = new Set(created.map((delivery) => `${delivery.eventId}>${delivery.endpointId}`))
+  const existing = planned.filter((pair) => !made.has(`${pair.eventId}>${pair.endpointId}`))
+  if ((await ensureDeliveryJobs(pool, existing, deliveryJobDueAt(null))) > 0)
+    await wakeWorkers(pool, deliverWebhookJobKind)
 }
 
 /** The store's enabled endpoints whose filter takes the event, at most endpointsPerMerchantMax (by id). */
@@ -171,13 +195,16 @@ function matchingEndpoints(
 /**
  * The first attempts of freshly fanned-out deliveries, made by the fanning worker (no job hop), all at
  * once: one endpoint's slow or failing receiver delays nobody else's. At most inlineAttemptsPerEndpointMax
- * per endpoint are in flight (`gate`); a delivery that waits too long for a slot is left to its fallback
- * job. Delivered results are recorded together (one statement, which also deletes their fallback jobs);
- * a failure is recorded in its own transaction, which moves its fallback job to the retry time.
+ * per endpoint are in flight (`gate`); a delivery that waits too long for a slot gets a job due now.
+ * Delivered results are recorded together (one statement); a failure is recorded in its own transaction,
+ * which gives the delivery a job at the retry time.
  *
  * Returns once every attempt is recorded, or after inlineAttemptsWaitMs: the rest go on (and are recorded)
- * on their own, so a slow receiver never holds the dispatch of other events. Errors are logged, not
- * thrown: each delivery's fallback job still exists until its attempt is recorded, so nothing is lost.
+ * on their own, so a slow receiver never holds the dispatch of other events. Until it returns, the batch's
+ * dispatch jobs stand in for the deliveries' jobs; before it returns, every delivery whose attempt is not
+ * recorded (still in flight, cut short by a stop, or failed to record) gets a fallback job due
+ * inlineAttemptFallbackMs later, so nothing is lost once the dispatch jobs are deleted. Errors of single
+ * attempts are logged, not thrown; a failure to create the fallback jobs is thrown (the batch is retried).
  */
 export async function attemptDeliveriesNow(
   deps: DeliveryDeps,
@@ -187,12 +214,17 @@ export async function attemptDeliveriesNow(
 ): Promise<void> {
   if (works.length === 0) return
   const recorder = createDeliveredRecorder(deps, works.length)
+  const settled = new Set<DeliveryWork>()
   const attempts = works.map((work) =>
-    attemptInline(deps, work, signal, gate, recorder).catch((error: unknown) =>
-      deps.logger.warn(
-        { err: error, deliveryId: work.delivery.id, endpointId: work.endpoint.id },
-        'inline webhook attempt failed to complete; its fallback job will attempt it',
-      ),
+    attemptInline(deps, work, signal, gate, recorder).then(
+      (outcome) => {
+        if (outcome.kind !== 'interrupted') settled.add(work)
+      },
+      (error: unknown) =>
+        deps.logger.warn(
+          { err: error, deliveryId: work.delivery.id, endpointId: work.endpoint.id },
+          'inline webhook attempt failed to complete; its fallback job will attempt it',
+        ),
     ),
   )
   let timer: NodeJS.Timeout | undefined
@@ -201,6 +233,14 @@ export async function attemptDeliveriesNow(
   })
   await Promise.race([Promise.all(attempts), waited])
   clearTimeout(timer)
+  const unsettled = works.filter((work) => !settled.has(work))
+  // A delivery recorded meanwhile is no longer pending and gets no job; one recorded just after gets a job
+  // that finds it delivered, or its record deletes the job.
+  await ensureDeliveryJobs(
+    deps.pool,
+    unsettled.map((work) => ({ eventId: work.event.id, endpointId: work.endpoint.id })),
+    deliveryJobDueAt(new Date(deps.now().getTime() + webhookLimits.inlineAttemptFallbackMs)),
+  )
 }
 
 async function attemptInline(
@@ -304,6 +344,8 @@ export type DeliveryOutcome =
   | Readonly<{ kind: 'delivered' }>
   | Readonly<{ kind: 'retry'; delayMs: number }>
   | Readonly<{ kind: 'dead' }>
+  /** An inline attempt cut short by a stopping worker: nothing recorded, and the delivery needs a job. */
+  | Readonly<{ kind: 'interrupted' }>
 
 /** Secrets that sign now: the current one, plus the previous one while its overlap lasts. */
 function signingSecrets(endpoint: DeliveryWork['endpoint'], now: Date): string[] {
@@ -353,9 +395,9 @@ async function attemptWork(
   if (inline !== undefined) {
     release = await inline.gate.acquire(endpoint.id, webhookLimits.inlineAttemptSlotWaitMs)
     if (release === undefined) {
-      // Its job makes the first attempt instead, now rather than at the fallback time: a busy receiver
+      // A job makes the first attempt instead, now rather than at the fallback time: a busy receiver
       // (or a busy worker) should cost a job hop, not a minute.
-      await rescheduleQueuedJob(deps.pool, deliveryJobDedupeKey(delivery.id, delivery.series), deps.now())
+      await scheduleDeliveryJob(deps.pool, delivery, null)
       return { kind: 'skipped', reason: 'endpoint busy: left to its job' }
     }
   }
@@ -372,7 +414,7 @@ async function attemptWork(
   ).finally(() => release?.())
   // The worker is stopping and cut the POST short: that says nothing about the receiver. The fallback job
   // sends it again (same webhook-id); a job's own attempt is recorded, since nothing else would retry it.
-  if (by === 'inline' && signal.aborted) return { kind: 'skipped', reason: 'worker stopping' }
+  if (by === 'inline' && signal.aborted) return { kind: 'interrupted' }
   const decision = decideAfterAttempt({
     attempt: delivery.attempts + 1,
     succeeded: isSuccessStatus(sent.statusCode),
@@ -396,7 +438,8 @@ async function recordAttempt(
   const { delivery, endpoint } = work
   const now = deps.now()
   const attempt = delivery.attempts + 1
-  const logFields = {
+  // Built only when logged: a delivered attempt logs at debug, off in production.
+  const logFields = () => ({
     deliveryId: delivery.id,
     endpointId: endpoint.id,
     url: describeUrlWithoutSecrets(endpoint.url),
@@ -405,7 +448,7 @@ async function recordAttempt(
     statusCode: sent.statusCode,
     error: sent.error,
     durationMs: sent.durationMs,
-  }
+  })
   if (decision.kind === 'delivered' && recorder !== undefined) {
     const applied = await recorder.record({
       attempt: { deliveryId: delivery.id, series: delivery.series, attempt, ...sent },
@@ -413,7 +456,7 @@ async function recordAttempt(
       fallbackJobKey: deliveryJobDedupeKey(delivery.id, delivery.series),
     })
     if (!applied) return { kind: 'skipped', reason: 'another worker recorded this attempt' }
-    deps.logger.debug(logFields, 'webhook delivered')
+    if (deps.logger.isLevelEnabled('debug')) deps.logger.debug(logFields(), 'webhook delivered')
     return decision
   }
   if (decision.kind === 'delivered') {
@@ -427,7 +470,7 @@ async function recordAttempt(
     )
     if (!applied) return { kind: 'skipped', reason: 'another worker recorded this attempt' }
     if (by === 'inline') await settleFallbackJob(deps.pool, delivery, decision, now)
-    deps.logger.debug(logFields, 'webhook delivered')
+    if (deps.logger.isLevelEnabled('debug')) deps.logger.debug(logFields(), 'webhook delivered')
     return decision
   }
   return await withTransaction(deps.pool, async (client) => {
@@ -442,22 +485,42 @@ async function recordAttempt(
     )
     if (!applied) return { kind: 'skipped', reason: 'another worker recorded this attempt' }
     if (by === 'inline') await settleFallbackJob(client, delivery, final, now)
-    deps.logger.warn({ ...logFields, outcome: final.kind }, 'webhook attempt failed')
+    deps.logger.warn({ ...logFields(), outcome: final.kind }, 'webhook attempt failed')
     return final
   })
 }
 
-/** After an inline attempt: the fallback job goes (delivered, dead) or waits for the retry time. */
+/**
+ * After an inline attempt: a fallback job, if the batch made one, goes (delivered, dead); a retry gets its
+ * job at the retry time, made or moved.
+ */
 async function settleFallbackJob(
   client: Queryable,
   delivery: WebhookDelivery,
   final: AttemptDecision,
   now: Date,
 ): Promise<void> {
-  const dedupeKey = deliveryJobDedupeKey(delivery.id, delivery.series)
   if (final.kind === 'retry')
-    await rescheduleQueuedJob(client, dedupeKey, new Date(now.getTime() + final.delayMs))
-  else await deleteQueuedJob(client, dedupeKey)
+    await scheduleDeliveryJob(client, delivery, new Date(now.getTime() + final.delayMs))
+  else await deleteQueuedJob(client, deliveryJobDedupeKey(delivery.id, delivery.series))
+}
+
+/** The delivery's job due at `runAt` (null: now), made if it has none, moved if it is queued. */
+async function scheduleDeliveryJob(
+  client: Queryable,
+  delivery: Pick<WebhookDelivery, 'id' | 'series'>,
+  runAt: Date | null,
+): Promise<void> {
+  await scheduleJob(
+    client,
+    deliverWebhookJobKind,
+    { deliveryId: delivery.id, series: delivery.series },
+    {
+      attemptsMax: webhookLimits.deliverJobAttemptsMax,
+      dedupeKey: deliveryJobDedupeKey(delivery.id, delivery.series),
+      runAt,
+    },
+  )
 }
 
 function deliveryUpdate(decision: AttemptDecision, sent: SendResult, now: Date, attempt: number) {

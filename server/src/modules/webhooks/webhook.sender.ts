@@ -37,6 +37,26 @@ function describeFailure(error: unknown): string {
   return (code === 'ETIMEDOUT' ? 'timeout' : code).slice(0, webhookLimits.attemptErrorLengthMax)
 }
 
+type ParsedTarget = Readonly<{ url: URL; target: URL; authorization: string | undefined }>
+
+/**
+ * Endpoint URLs already parsed: a worker POSTs to the same few endpoints over and over, and parsing
+ * each URL three times per POST showed in its profile. Bounded: cleared when full. Never mutated.
+ */
+const parsedTargets = new Map<string, ParsedTarget>()
+const parsedTargetsMax = 1_024
+
+function parsedTarget(text: string): ParsedTarget {
+  const cached = parsedTargets.get(text)
+  if (cached !== undefined) return cached
+  const url = new URL(text)
+  const split = splitCredentials(url)
+  const parsed = { url, target: new URL(split.url), authorization: split.authorization }
+  if (parsedTargets.size >= parsedTargetsMax) parsedTargets.clear()
+  parsedTargets.set(text, parsed)
+  return parsed
+}
+
 /**
  * Sends one signed POST. The resolved addresses are checked again first (DNS may have changed since the
  * endpoint was saved) and the request goes to the first of them, not to a fresh resolution
@@ -51,7 +71,7 @@ export async function sendWebhook(request: SendRequest, deps: SendDeps): Promise
     durationMs: Math.round(performance.now() - started),
     ...partial,
   })
-  const url = new URL(request.url)
+  const { url, target, authorization } = parsedTarget(request.url)
   let addresses: readonly string[]
   try {
     addresses = await resolveUrlAddresses(url, deps.resolveHost)
@@ -65,10 +85,9 @@ export async function sendWebhook(request: SendRequest, deps: SendDeps): Promise
   if (address === undefined)
     return result({ statusCode: null, error: 'dns: ENOTFOUND', responseExcerpt: null })
   const body = JSON.stringify(toWebhookEnvelope(request.event))
-  const target = splitCredentials(url)
   try {
     const response = await deps.post({
-      url: new URL(target.url),
+      url: target,
       address,
       body,
       timeoutMs: deps.timeoutMs,
@@ -76,7 +95,7 @@ export async function sendWebhook(request: SendRequest, deps: SendDeps): Promise
       headers: {
         'content-type': 'application/json',
         'user-agent': 'Sluice-Webhooks/1',
-        ...(target.authorization === undefined ? {} : { authorization: target.authorization }),
+        ...(authorization === undefined ? {} : { authorization }),
         ...webhookHeaders({
           messageId: request.event.id,
           timestampSeconds: Math.floor(request.now.getTime() / 1000),
