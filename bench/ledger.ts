@@ -26,8 +26,10 @@ import { appendResults, type BenchFigure } from './results.ts'
 // the same run on the same PostgreSQL (127.0.0.1:5432, user postgres, trust auth). Goals from issue 3:
 // (b) ≥ 1.0 × (a); (c) ≥ 0.8 × (b); p99 of (b) ≤ 15 ms. docs/adr/0006-ledger-hot-accounts.md discusses them.
 //
-// Like `pgbench -c 8 -j 2`, the ledger load comes from 8 connections driven by 2 client threads (worker
-// threads, 4 connections each), so a single JavaScript thread is not the bottleneck being measured.
+// The ledger load comes from 8 connections, as pgbench's 8 clients, driven by one client thread (a worker
+// thread) as a gateway process drives its pool: one event loop for all its connections. `--threads N`
+// spreads them over N threads instead; measured, more threads cost the client more CPU per posting
+// (docs/adr/0006-ledger-hot-accounts.md), so one is the default.
 
 const serverUrl = 'postgres://postgres@127.0.0.1:5432'
 const pgbenchDatabase = 'sluice_bench_pgbench'
@@ -35,12 +37,12 @@ const ledgerDatabase = 'sluice_bench_ledger'
 const ledgerUrl = `${serverUrl}/${ledgerDatabase}`
 const connections = 8
 // `--quick`: one round of (a), (b) and (c), printed and not appended (a diagnostic run). `--threads N`: client
-// threads driving the connections instead of 2 (a diagnostic run too).
+// threads driving the connections instead of 1 (a diagnostic run too).
 const options = parseArgs({
   args: process.argv.slice(2),
   options: { quick: { type: 'boolean', default: false }, threads: { type: 'string' } },
 }).values
-const clientThreads = options.threads === undefined ? 2 : Number.parseInt(options.threads, 10)
+const clientThreads = options.threads === undefined ? 1 : Number.parseInt(options.threads, 10)
 const accountCount = 10_000
 const runMs = 15_000
 const comparisonRunMs = 8_000
@@ -470,7 +472,7 @@ function notesOf(rounds: readonly Round[], backlog: string, verifyLine: string |
   return [
     ...perRound,
     `(c) runs with the fold job every ${foldIntervalMs} ms on a separate connection; ${backlog} deltas were unfolded when the last (c) ended.`,
-    `Ledger load: ${connections} connections on ${clientThreads} client threads (as pgbench -j 2); each posting is one call of ledger_post_transfer (a named prepared statement): one round trip, one commit.`,
+    `Ledger load: ${connections} connections on ${clientThreads} client thread(s) (pgbench: 8 clients on 2 threads); each posting is one call of ledger_post_transfer (a named prepared statement): one round trip, one commit.`,
     ...(verifyLine === undefined ? [] : [verifyLine]),
   ]
 }
