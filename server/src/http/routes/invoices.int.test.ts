@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { z } from 'zod'
 import { createTestDatabase, type TestDatabase } from '../../../test/setup/database.ts'
 import { apiError } from '../../../test/setup/e2e.ts'
-import type { NetworkConfig } from '../../config/config.types.ts'
+import { offlineNetwork } from '../../../test/setup/offline-network.ts'
 import { limits } from '../../config/limits.ts'
 import { createLogger } from '../../lib/logger.ts'
 import { createRawMasterKeyProvider } from '../../modules/keys/key.master.ts'
@@ -20,15 +20,11 @@ import { createMetrics } from '../metrics.ts'
 // POST /v1/invoices in one statement (docs/adr/0022): an address held by the process, the idempotency
 // claim, the invoice and its stored response commit together or not at all, and nothing is lost or
 // doubled on the paths around it (replay, reuse, refusal, concurrent duplicates, a failing write).
-const network: NetworkConfig = {
+const network = offlineNetwork({
   name: 'testnet',
-  kind: 'evm',
-  chainId: 31_337,
-  rpcUrls: ['http://127.0.0.1:1'],
-  blockTimeMs: 60_000,
-  finality: { kind: 'confirmations', confirmations: 2 },
-  tokens: [{ symbol: 'USDT', contractAddress: '0x5fbdb2315678afecb367f032d93f642f64180aa3', decimals: 6 }],
-}
+  tokenAddress: '0x5fbdb2315678afecb367f032d93f642f64180aa3',
+  confirmations: 2,
+})
 
 let database: TestDatabase
 let app: FastifyInstance

@@ -9,7 +9,7 @@ import { type Address, getAddress } from 'viem'
 import { privateKeyToAddress } from 'viem/accounts'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createTestDatabase, type TestDatabase } from '../../../test/setup/database.ts'
-import type { NetworkConfig } from '../../config/config.types.ts'
+import { offlineNetwork } from '../../../test/setup/offline-network.ts'
 import type { Pool } from '../../db/pool.ts'
 import { createLogger } from '../../lib/logger.ts'
 import {
@@ -26,15 +26,11 @@ import { createMetrics } from '../metrics.ts'
 // The payout address book, the store's payout settings and batch requests through the SDK on a real
 // Fastify server and PostgreSQL (docs/adr/0015-batch-and-canary-payouts.md). No chain: requests only.
 const networkName = 'testnet'
-const network: NetworkConfig = {
+const network = offlineNetwork({
   name: networkName,
-  kind: 'evm',
-  chainId: 31_337,
-  rpcUrls: ['http://127.0.0.1:1'],
-  blockTimeMs: 60_000,
-  finality: { kind: 'confirmations', confirmations: 2 },
-  tokens: [{ symbol: 'USDT', contractAddress: '0x5fbdb2315678afecb367f032d93f642f64180aa3', decimals: 6 }],
-}
+  tokenAddress: '0x5fbdb2315678afecb367f032d93f642f64180aa3',
+  confirmations: 2,
+})
 
 let database: TestDatabase
 let pool: Pool

@@ -9,7 +9,7 @@ import { type Address, getAddress } from 'viem'
 import { privateKeyToAddress } from 'viem/accounts'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createTestDatabase, type TestDatabase } from '../../../test/setup/database.ts'
-import type { NetworkConfig } from '../../config/config.types.ts'
+import { offlineNetwork } from '../../../test/setup/offline-network.ts'
 import type { Pool } from '../../db/pool.ts'
 import { createLogger } from '../../lib/logger.ts'
 import {
@@ -28,15 +28,7 @@ import { createMetrics } from '../metrics.ts'
 // worker's (payout.service.int.test.ts, payouts.e2e.test.ts); here the requests, decisions and policies.
 const networkName = 'testnet'
 const usdtAddress = '0x5fbdb2315678afecb367f032d93f642f64180aa3'
-const network: NetworkConfig = {
-  name: networkName,
-  kind: 'evm',
-  chainId: 31_337,
-  rpcUrls: ['http://127.0.0.1:1'],
-  blockTimeMs: 60_000,
-  finality: { kind: 'confirmations', confirmations: 2 },
-  tokens: [{ symbol: 'USDT', contractAddress: usdtAddress, decimals: 6 }],
-}
+const network = offlineNetwork({ name: networkName, tokenAddress: usdtAddress, confirmations: 2 })
 
 let database: TestDatabase
 let pool: Pool

@@ -8,7 +8,7 @@ import { createSluiceClient, SluiceApiError, type SluiceClient } from '@sluice/s
 import type { FastifyInstance } from 'fastify'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createTestDatabase, type TestDatabase } from '../../../test/setup/database.ts'
-import type { NetworkConfig } from '../../config/config.types.ts'
+import { offlineNetwork } from '../../../test/setup/offline-network.ts'
 import { withTransaction } from '../../db/tx.ts'
 import { createLogger } from '../../lib/logger.ts'
 import { staticRateSource } from '../../modules/invoices/invoice.rates.ts'
@@ -26,15 +26,7 @@ import type { JsonSchema, OpenApiDocument } from '../openapi.ts'
 // per-address rate limit, buyer Idempotency-Keys, refund replays without the link, QR images, OpenAPI.
 
 const tokenAddress: `0x${string}` = `0x${'11'.repeat(20)}`
-const network: NetworkConfig = {
-  name: 'chain-a',
-  kind: 'evm',
-  chainId: 31_337,
-  rpcUrls: ['http://127.0.0.1:1'],
-  blockTimeMs: 60_000,
-  finality: { kind: 'confirmations', confirmations: 3 },
-  tokens: [{ symbol: 'USDT', contractAddress: tokenAddress, decimals: 6 }],
-}
+const network = offlineNetwork({ name: 'chain-a', tokenAddress })
 const context: InvoiceContext = {
   networks: [network],
   rateSource: staticRateSource({}),

@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify'
 import type { Address } from 'viem'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createTestDatabase, type TestDatabase } from '../../../test/setup/database.ts'
-import type { NetworkConfig } from '../../config/config.types.ts'
+import { offlineNetwork } from '../../../test/setup/offline-network.ts'
 import { createLogger } from '../../lib/logger.ts'
 import { createMerchant, issueApiKey } from '../../modules/merchants/merchant.service.ts'
 import { enrolApprover } from '../../modules/payouts/payout.service.ts'
@@ -17,16 +17,12 @@ import { createMetrics } from '../metrics.ts'
 const usdtAddress = '0x5fbdb2315678afecb367f032d93f642f64180aa3'
 const hot = '0x00000000000000000000000000000000000000aa' as Address
 const cold = '0x00000000000000000000000000000000000000cc' as Address
-const network: NetworkConfig = {
+const network = offlineNetwork({
   name: 'testnet',
-  kind: 'evm',
-  chainId: 31_337,
-  rpcUrls: ['http://127.0.0.1:1'],
-  blockTimeMs: 60_000,
-  finality: { kind: 'confirmations', confirmations: 2 },
-  tokens: [{ symbol: 'USDT', contractAddress: usdtAddress, decimals: 6 }],
+  tokenAddress: usdtAddress,
+  confirmations: 2,
   treasury: { coldAddress: cold, hotWallet: { USDT: { floorMinor: 100n, ceilingMinor: 1_000n } } },
-}
+})
 
 let database: TestDatabase
 let app: FastifyInstance

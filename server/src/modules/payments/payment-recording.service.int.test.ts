@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createTestDatabase, type TestDatabase } from '../../../test/setup/database.ts'
+import { offlineNetwork } from '../../../test/setup/offline-network.ts'
 import { importTestSanctionsList } from '../../../test/setup/sanctions.ts'
-import type { NetworkConfig } from '../../config/config.types.ts'
 import { withTransaction } from '../../db/tx.ts'
 import type { TokenTransferLog } from '../chains/chain.types.ts'
 import { createMerchant } from '../merchants/merchant.service.ts'
@@ -12,15 +12,7 @@ import { loadAddressPrefixesAfter, recordObservedTransfers } from './payment-rec
 // owners itself (no owner query of its own), and the packed address load reads every address.
 
 const tokenAddress: `0x${string}` = `0x${'22'.repeat(20)}`
-const network: NetworkConfig = {
-  name: 'chain-r',
-  kind: 'evm',
-  chainId: 31_337,
-  rpcUrls: ['http://127.0.0.1:1'],
-  blockTimeMs: 60_000,
-  finality: { kind: 'confirmations', confirmations: 3 },
-  tokens: [{ symbol: 'USDT', contractAddress: tokenAddress, decimals: 6 }],
-}
+const network = offlineNetwork({ name: 'chain-r', tokenAddress })
 const hex = (bytes: number) => `0x${randomBytes(bytes).toString('hex')}`
 
 let database: TestDatabase

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createTestDatabase, type TestDatabase } from '../../../test/setup/database.ts'
-import type { NetworkConfig } from '../../config/config.types.ts'
+import { offlineNetwork } from '../../../test/setup/offline-network.ts'
 import { withTransaction } from '../../db/tx.ts'
 import { staticRateSource } from '../invoices/invoice.rates.ts'
 import {
@@ -47,15 +47,7 @@ import type { OpenRefundInput } from './refund.types.ts'
 const asset = 'USDT@chain-a'
 const tokenAddress: `0x${string}` = `0x${'11'.repeat(20)}`
 const buyer = '0x52908400098527886E0F7030069857D2E4169EE7'
-const network: NetworkConfig = {
-  name: 'chain-a',
-  kind: 'evm',
-  chainId: 31_337,
-  rpcUrls: ['http://127.0.0.1:1'],
-  blockTimeMs: 60_000,
-  finality: { kind: 'confirmations', confirmations: 3 },
-  tokens: [{ symbol: 'USDT', contractAddress: tokenAddress, decimals: 6 }],
-}
+const network = offlineNetwork({ name: 'chain-a', tokenAddress })
 
 let database: TestDatabase
 let merchantId: string

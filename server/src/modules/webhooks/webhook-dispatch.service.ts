@@ -54,22 +54,28 @@ export function deliveryJobDedupeKey(deliveryId: string, series: number): string
   return `${deliverWebhookJobKind}:${deliveryId}:${series}`
 }
 
+/** The job that attempts a delivery: its payload, and one job per delivery series (the dedupe key). */
+function deliveryJobOf(delivery: Pick<WebhookDelivery, 'id' | 'series'>) {
+  return {
+    payload: { deliveryId: delivery.id, series: delivery.series },
+    options: {
+      attemptsMax: webhookLimits.deliverJobAttemptsMax,
+      dedupeKey: deliveryJobDedupeKey(delivery.id, delivery.series),
+    },
+  }
+}
+
 /** `runAt` unset: due now. Set: a fallback for an attempt made inline (see attemptDeliveriesNow). */
 export async function enqueueDeliveryJob(
   client: Queryable,
   delivery: Pick<WebhookDelivery, 'id' | 'series'>,
   runAt?: Date,
 ) {
-  await enqueueJob(
-    client,
-    deliverWebhookJobKind,
-    { deliveryId: delivery.id, series: delivery.series },
-    {
-      attemptsMax: webhookLimits.deliverJobAttemptsMax,
-      dedupeKey: deliveryJobDedupeKey(delivery.id, delivery.series),
-      ...(runAt === undefined ? {} : { runAt }),
-    },
-  )
+  const job = deliveryJobOf(delivery)
+  await enqueueJob(client, deliverWebhookJobKind, job.payload, {
+    ...job.options,
+    ...(runAt === undefined ? {} : { runAt }),
+  })
 }
 
 /**
@@ -511,16 +517,8 @@ async function scheduleDeliveryJob(
   delivery: Pick<WebhookDelivery, 'id' | 'series'>,
   runAt: Date | null,
 ): Promise<void> {
-  await scheduleJob(
-    client,
-    deliverWebhookJobKind,
-    { deliveryId: delivery.id, series: delivery.series },
-    {
-      attemptsMax: webhookLimits.deliverJobAttemptsMax,
-      dedupeKey: deliveryJobDedupeKey(delivery.id, delivery.series),
-      runAt,
-    },
-  )
+  const job = deliveryJobOf(delivery)
+  await scheduleJob(client, deliverWebhookJobKind, job.payload, { ...job.options, runAt })
 }
 
 function deliveryUpdate(decision: AttemptDecision, sent: SendResult, now: Date, attempt: number) {
