@@ -6,29 +6,34 @@ import { limits } from '../server/src/config/limits.ts'
 import type { TargetRun } from './api/invoices.ts'
 import { benchInvoices, invoiceDatabase } from './api/invoices.ts'
 import { coreCount, waitForQuietMachine } from './api/setup.ts'
-import { benchWebhooks, type DeliveryRun, webhookDatabase } from './api/webhooks.ts'
+import { benchWebhooks, type DeliveryRun, goalRatePerSecond, webhookDatabase } from './api/webhooks.ts'
 import { appendResults, type BenchFigure } from './results.ts'
 
 // `npm run bench -- api` (issue 5): the HTTP API and webhook delivery against baselines measured in the
 // same run, on loopback, against the PostgreSQL server at 127.0.0.1:5432 (scratch databases).
 //  1. POST /v1/invoices through the real API (own process, production pool and log level) with autocannon
 //     at 32 connections, vs a bare Fastify route doing one INSERT. Goals: ≥ 0.6 × baseline, p99 ≤ 25 ms.
-//  2. 5,000 events recorded in committed transactions while 2 worker processes (JobRunner: dispatch-event
+//  2. Events recorded in committed transactions while 2 worker processes (JobRunner: dispatch-event
 //     + deliver-webhook) deliver them to a local receiver, vs the receiver hit directly at the same
-//     concurrency. Goals: ≥ 1,000 deliveries/s, p99 commit → first attempt received ≤ 200 ms.
-// Options: --duration S (15), --rounds N (2), --events N (5000), --paced-rate R (events/s of a second,
-// paced webhook run; -1, the default: half the rate the first run delivered; 0: none), --log-level L (info,
-// the gateway's default), --quiet-wait S (120: longest wait for an idle machine before starting),
-// --only invoices|webhooks, --profile (--cpu-prof of every server and worker process, written to a
-// temporary directory; summarise with bench/api/profile-summary.ts), --trace (time every SQL statement),
-// --dry. Partial and diagnostic runs (--only, --profile, --trace, --dry) print and do not append.
+//     concurrency. Goal (tested by the paced run): events offered at 1,050/s (5 % above the goal: bench/api/webhooks.ts) for 12 s; ≥ 1,000 deliveries/s
+//     (delivered events ÷ first commit → last first attempt received) and p99 commit → first attempt
+//     received ≤ 200 ms in that same run. The flat run (5,000 events recorded as fast as the recorder goes)
+//     is the capacity figure, without a goal.
+// Options: --duration S (15), --rounds N (2), --events N (5000, the flat run; 0 skips it), --paced-rate R
+// (1050: the goal run's offered events/s), --paced-seconds S (12), --log-level L (info, the gateway's
+// default), --quiet-wait S (120: longest wait for an idle machine before starting), --only
+// invoices|webhooks, --profile (--cpu-prof of every server and worker process, written to a temporary
+// directory; summarise with bench/api/profile-summary.ts), --trace (time every SQL statement), --dry.
+// Partial and diagnostic runs (--only, --profile, --trace, --dry, a goal run not at the goal rate or
+// shorter than 10 s, no flat run) print and do not append.
 const { values } = parseArgs({
   args: process.argv.slice(2),
   options: {
     duration: { type: 'string', default: '15' },
     rounds: { type: 'string', default: '2' },
     events: { type: 'string', default: '5000' },
-    'paced-rate': { type: 'string', default: '-1' },
+    'paced-rate': { type: 'string', default: String(goalRatePerSecond) },
+    'paced-seconds': { type: 'string', default: '12' },
     'log-level': { type: 'string', default: 'info' },
     only: { type: 'string' },
     profile: { type: 'boolean', default: false },
@@ -41,8 +46,13 @@ const durationSeconds = Number.parseInt(values.duration, 10)
 const rounds = Number.parseInt(values.rounds, 10)
 const events = Number.parseInt(values.events, 10)
 const pacedRate = Number.parseInt(values['paced-rate'], 10)
+const pacedSeconds = Number.parseFloat(values['paced-seconds'])
+if (!(pacedRate > 0 && pacedSeconds > 0)) throw new Error('--paced-rate and --paced-seconds must be positive')
 const cpuProfileDir = values.profile ? mkdtempSync(join(tmpdir(), 'sluice-bench-api-prof-')) : undefined
-const diagnostic = values.profile || values.trace || values.dry || values.only !== undefined
+/** The goal run as issue 5 states it: offered at the goal rate, for at least 10 s. */
+const goalRun = pacedRate === goalRatePerSecond && pacedSeconds >= 10
+const diagnostic =
+  values.profile || values.trace || values.dry || values.only !== undefined || !goalRun || events === 0
 
 // The machine and the PostgreSQL server are shared: wait (bounded) for a quiet moment, and say in the
 // notes how quiet it was.
@@ -152,7 +162,7 @@ function deliveryNotes(label: string, run: DeliveryRun): string[] {
     return `CPU ${window.cpuMsPerSecond.toFixed(0)} ms/s, loop ${(window.eventLoopUtilization * 100).toFixed(0)} %, dispatch-event ${jobs('dispatch-event')} jobs in ${batches} batches × ${ms(perBatch)} ms, deliver-webhook ${jobs('deliver-webhook')} jobs × ${ms(mean('deliver-webhook'))} ms`
   }
   return [
-    `${label}: ${run.delivered}/${run.events} delivered; recorded ${run.recordedPerSecond.toFixed(0)} events/s; ${run.deliveriesPerSecond.toFixed(0)} deliveries/s; latency p50 ${ms(run.latencyP50Ms)} p99 ${ms(run.latencyP99Ms)} max ${ms(run.latencyMaxMs)} ms`,
+    `${label}: ${run.delivered}/${run.events} delivered; recorded ${run.recordedPerSecond.toFixed(0)} events/s with ${run.recorderWakeUps} wake-up statements; ${run.deliveriesPerSecond.toFixed(0)} deliveries/s (${ms(run.seconds)} s from first commit to last first attempt); latency p50 ${ms(run.latencyP50Ms)} p99 ${ms(run.latencyP99Ms)} max ${ms(run.latencyMaxMs)} ms`,
     `${label} stages p50 / p99 ms: commit → fan-out start ${stage('commitToFanOut')}; fan-out start → attempt start ${stage('fanOutToAttempt')}; attempt start → received ${stage('attemptToReceived')}`,
     `${label} workers (handler time, not counting the runner's claim and delete): ${run.runners.map(worker).join(' | ')}`,
     `${label} CPU per event: ${perEvent(workerCpu)} ms workers + ${perEvent(run.phase.postgresCpuMsPerSecond)} ms PostgreSQL (workers and recorder backends) + ${perEvent(run.phase.benchCpuMsPerSecond)} ms bench process; machine ${(run.phase.machineBusyShare * 100).toFixed(0)} % busy, other processes ≈ ${Math.max(0, others).toFixed(0)} ms/s, other databases' active backends ${run.phase.otherActiveBackends.toFixed(1)}`,
@@ -162,42 +172,51 @@ function deliveryNotes(label: string, run: DeliveryRun): string[] {
 
 function webhookFigures(result: Awaited<ReturnType<typeof benchWebhooks>>) {
   const { flat, paced, baseline } = result
+  const atGoalRate = paced.pacedRate === goalRatePerSecond
+  const pacedName = `webhooks, paced run (${paced.events} events offered at ${paced.pacedRate}/s)`
+  const flatName = `webhooks, flat run (capacity: ${flat?.events ?? 0} events recorded as fast as ${result.recorderConnections} connections go)`
+  // The goal is judged on the paced run only, and only when it was offered at the goal rate.
   const figures: BenchFigure[] = [
     {
-      name: `webhooks: deliveries/s, ${flat.events} events recorded → first attempt received`,
-      value: flat.deliveriesPerSecond.toFixed(0),
+      name: `${pacedName}: deliveries/s (delivered events ÷ first commit → last first attempt received)`,
+      value: paced.deliveriesPerSecond.toFixed(0),
       goal: '≥ 1000',
-      met: flat.deliveriesPerSecond >= 1000 && flat.delivered === flat.events,
+      ...(atGoalRate ? { met: paced.deliveriesPerSecond >= 1000 && paced.delivered === paced.events } : {}),
     },
     {
-      name: 'webhooks: p99 commit → first attempt received, ms',
-      value: ms(flat.latencyP99Ms),
+      name: `${pacedName}: p99 commit → first attempt received, ms`,
+      value: ms(paced.latencyP99Ms),
       goal: '≤ 200',
-      met: flat.latencyP99Ms <= 200,
+      ...(atGoalRate ? { met: paced.latencyP99Ms <= 200 && paced.delivered === paced.events } : {}),
     },
-    { name: 'webhooks: p50 commit → first attempt received, ms', value: ms(flat.latencyP50Ms) },
-    {
-      name: `webhooks: baseline, direct POSTs to the receiver/s (${result.concurrency} concurrent)`,
-      value: baseline.perSecond.toFixed(0),
-    },
-    {
-      name: 'webhooks: deliveries/s ÷ baseline',
-      value: (flat.deliveriesPerSecond / baseline.perSecond).toFixed(2),
-    },
-    {
-      name: `webhooks: events recorded/s (${result.recorderConnections} connections)`,
-      value: flat.recordedPerSecond.toFixed(0),
-    },
+    { name: `${pacedName}: p50 commit → first attempt received, ms`, value: ms(paced.latencyP50Ms) },
+    { name: `${pacedName}: delivered / offered`, value: `${paced.delivered} / ${paced.events}` },
+    { name: `${pacedName}: events recorded/s`, value: paced.recordedPerSecond.toFixed(0) },
   ]
-  if (paced !== undefined)
-    figures.push({
-      name: `webhooks: p50 / p99 latency, ms, ${paced.events} events paced at ${paced.pacedRate}/s`,
-      value: `${ms(paced.latencyP50Ms)} / ${ms(paced.latencyP99Ms)}`,
-    })
+  if (flat !== undefined)
+    figures.push(
+      {
+        name: `${flatName}: deliveries/s (delivered events ÷ first commit → last first attempt received)`,
+        value: flat.deliveriesPerSecond.toFixed(0),
+      },
+      {
+        name: `${flatName}: p50 / p99 commit → first attempt received, ms`,
+        value: `${ms(flat.latencyP50Ms)} / ${ms(flat.latencyP99Ms)}`,
+      },
+      { name: `${flatName}: events recorded/s`, value: flat.recordedPerSecond.toFixed(0) },
+      {
+        name: `webhooks: baseline, direct POSTs to the receiver/s (${result.concurrency} concurrent)`,
+        value: baseline.perSecond.toFixed(0),
+      },
+      {
+        name: 'webhooks, flat run: deliveries/s ÷ baseline',
+        value: (flat.deliveriesPerSecond / baseline.perSecond).toFixed(2),
+      },
+    )
   const notes = [
-    `webhooks: ${result.runnerCount} worker processes × jobConcurrencyMax ${limits.jobConcurrencyMax}; baseline p99 ${ms(baseline.p99Ms)} ms; receiver got ${result.receivedTotal} requests in all`,
-    ...deliveryNotes('webhooks (as fast as recorded)', flat),
-    ...(paced === undefined ? [] : deliveryNotes(`webhooks (paced ${paced.pacedRate}/s)`, paced)),
+    `webhooks: ${result.runnerCount} worker processes × jobConcurrencyMax ${limits.jobConcurrencyMax}; baseline ${baseline.perSecond.toFixed(0)}/s, p99 ${ms(baseline.p99Ms)} ms; receiver got ${result.receivedTotal} requests in all`,
+    ...deliveryNotes(`webhooks (paced ${paced.pacedRate}/s, goal run)`, paced),
+    ...(flat === undefined ? [] : deliveryNotes('webhooks (flat, as fast as recorded)', flat)),
   ]
   return { figures, notes }
 }
@@ -230,6 +249,7 @@ if (values.only !== 'invoices') {
     cpuProfileDir,
     trace: values.trace,
     pacedRate,
+    pacedSeconds,
   })
   const part = webhookFigures(webhooks)
   figures.push(...part.figures)

@@ -20,17 +20,25 @@ const runnerCount = 2
 const concurrency = runnerCount * limits.jobConcurrencyMax
 const warmupEvents = 300
 
+/**
+ * The goal run's offered rate. Issue 5 asks for ≥ 1,000 deliveries/s with p99 ≤ 200 ms (commit → first
+ * attempt). Offered at exactly 1,000/s, deliveries/s over the run lands within a fraction of a percent of
+ * 1,000 either way, by chance; offered 5 % above, it clears 1,000 only if delivery keeps up with a rate
+ * above the goal — a stricter test of both figures than the goal itself.
+ */
+export const goalRatePerSecond = 1_050
+
 export type WebhookOptions = {
+  /** Events of the flat (capacity) run, recorded as fast as the recorder goes; 0 skips it. */
   events: number
   deadlineMs: number
   logLevel: string
   cpuProfileDir: string | undefined
   trace: boolean
-  /**
-   * A second, paced run (latency without a backlog): events per second, or -1 for half the rate the first
-   * run delivered; ~10 s of events. 0 skips it.
-   */
+  /** The paced (goal) run: events offered at this rate, events per second. */
   pacedRate: number
+  /** How long the paced run offers events: pacedRate × pacedSeconds events. */
+  pacedSeconds: number
 }
 
 type Receiver = { server: Server; port: number; firstSeen: Map<string, number>; received: () => number }
@@ -108,7 +116,8 @@ async function baselinePosts(port: number, count: number) {
 
 /**
  * Records `count` events, each in its own committed transaction (recordEvent: one statement that also
- * enqueues the dispatch job and NOTIFYs), from `recorderConnections` connections; `ratePerSecond` > 0 paces them.
+ * enqueues the dispatch job; the wake-up follows the commit), from `recorderConnections` connections;
+ * `ratePerSecond` > 0 paces them.
  * Returns each event's commit time (performance.now(), right after COMMIT returned).
  */
 async function recordEvents(
@@ -131,7 +140,7 @@ async function recordEvents(
           if (due > performance.now())
             await new Promise((resolve) => setTimeout(resolve, due - performance.now()))
         }
-        // recordEvent is one statement (event, dispatch job, NOTIFY): on the pool it is its own committed
+        // recordEvent is one statement (event, dispatch job): on the pool it is its own committed
         // transaction, as in a business transaction, without BEGIN/COMMIT round trips that would make
         // the recorder, not the delivery, the limit.
         const event = await recordEvent(pool, {
@@ -145,6 +154,22 @@ async function recordEvents(
     }),
   )
   return committed
+}
+
+/**
+ * Counts the wake-up statements (db/wake.ts, `wake-workers`) sent through `pool`: each is a round trip
+ * and a NOTIFY to every listening worker, on top of the events' own statements.
+ */
+function countWakeUps(pool: Pool): { count: () => number } {
+  let wakeUps = 0
+  const query = pool.query.bind(pool) as (...args: unknown[]) => unknown
+  Object.assign(pool, {
+    query: (...args: unknown[]) => {
+      if ((args[0] as { name?: string } | undefined)?.name === 'wake-workers') wakeUps += 1
+      return query(...args)
+    },
+  })
+  return { count: () => wakeUps }
 }
 
 async function waitDelivered(receiver: Receiver, ids: Iterable<string>, deadlineMs: number): Promise<void> {
@@ -186,12 +211,17 @@ export type DeliveryRun = {
   events: number
   delivered: number
   recordedPerSecond: number
+  /** Delivered events ÷ `seconds`. */
   deliveriesPerSecond: number
+  /** First commit → last first attempt received. */
+  seconds: number
   latencyP50Ms: number
   latencyP99Ms: number
   latencyMaxMs: number
   /** commit → fan-out start (dispatch job), fan-out start → attempt start, attempt start → received. */
   stages: Record<'commitToFanOut' | 'fanOutToAttempt' | 'attemptToReceived', StageStats>
+  /** Wake-up statements the recorder sent after its commits (db/wake.ts). */
+  recorderWakeUps: number
   /** Events per second the recorder was paced at; 0: as fast as it could. */
   pacedRate: number
   backlogMax: Record<string, number>
@@ -232,7 +262,14 @@ async function stageBreakdown(pool: Pool, committed: Map<string, number>, receiv
 }
 
 async function deliveryRun(
-  context: { pool: Pool; recorder: Pool; merchantId: string; receiver: Receiver; runners: BenchChild[] },
+  context: {
+    pool: Pool
+    recorder: Pool
+    recorderWakeUps: { count: () => number }
+    merchantId: string
+    receiver: Receiver
+    runners: BenchChild[]
+  },
   options: WebhookOptions & { events: number },
   ratePerSecond: number,
 ): Promise<DeliveryRun> {
@@ -243,6 +280,7 @@ async function deliveryRun(
   ])
   const backlog = sampleBacklog(pool)
   const before = await Promise.all(runners.map((runner) => runner.snapshot()))
+  const wakeUpsBefore = context.recorderWakeUps.count()
   const started = performance.now()
   const committed = await recordEvents(
     recorder,
@@ -254,21 +292,27 @@ async function deliveryRun(
   const recordedSeconds = (performance.now() - started) / 1000
   await waitDelivered(receiver, committed.keys(), options.deadlineMs)
   const latencies: number[] = []
+  let firstCommit = Number.POSITIVE_INFINITY
   let lastSeen = started
   for (const [id, commit] of committed) {
+    firstCommit = Math.min(firstCommit, commit)
     const seen = receiver.firstSeen.get(id)
     if (seen === undefined) continue
     latencies.push(seen - commit)
     lastSeen = Math.max(lastSeen, seen)
   }
-  const seconds = (lastSeen - started) / 1000
+  // Delivered events over the time from the first commit to the last first attempt received: what the
+  // receiver actually got per second, never the rate the events were offered at.
+  const seconds = (lastSeen - Math.min(firstCommit, lastSeen)) / 1000
   const after = await Promise.all(runners.map((runner) => runner.snapshot()))
   return {
     events: committed.size,
     delivered: latencies.length,
     recordedPerSecond: committed.size / recordedSeconds,
     pacedRate: ratePerSecond,
-    deliveriesPerSecond: latencies.length / seconds,
+    recorderWakeUps: context.recorderWakeUps.count() - wakeUpsBefore,
+    deliveriesPerSecond: latencies.length / Math.max(seconds, 1e-9),
+    seconds,
     latencyP50Ms: percentile(latencies, 50),
     latencyP99Ms: percentile(latencies, 99),
     latencyMaxMs: latencies.reduce((max, value) => Math.max(max, value), 0),
@@ -284,16 +328,19 @@ export type WebhookResult = {
   concurrency: number
   recorderConnections: number
   baseline: { perSecond: number; p99Ms: number }
-  flat: DeliveryRun
-  paced: DeliveryRun | undefined
+  /** The goal run: events offered at a fixed rate (goalRatePerSecond unless told otherwise). */
+  paced: DeliveryRun
+  /** The capacity run: events recorded as fast as the recorder goes (undefined when skipped). */
+  flat: DeliveryRun | undefined
   receivedTotal: number
   runnerStats: unknown[]
 }
 
 /**
- * Webhook delivery end to end: events recorded (committed) as fast as 4 connections go, while 2 worker
- * processes run dispatch-event and deliver-webhook against a local receiver; then, optionally, the same
- * at a paced rate. Baseline: the receiver hit directly from this process at the runners' concurrency.
+ * Webhook delivery end to end, while 2 worker processes run dispatch-event and deliver-webhook against a
+ * local receiver: first a flat run (capacity: events recorded as fast as `recorderConnections` go), then
+ * the goal run (events offered at `pacedRate` per second for `pacedSeconds`). Baseline: the receiver hit
+ * directly from this process at the runners' concurrency.
  */
 export async function benchWebhooks(options: WebhookOptions): Promise<WebhookResult> {
   const store = await scratchStore(webhookDatabase)
@@ -321,27 +368,31 @@ export async function benchWebhooks(options: WebhookOptions): Promise<WebhookRes
         ),
       )
     }
-    const context = { pool: store.pool, recorder, merchantId: store.merchantId, receiver, runners }
+    const context = {
+      pool: store.pool,
+      recorder,
+      recorderWakeUps: countWakeUps(recorder),
+      merchantId: store.merchantId,
+      receiver,
+      runners,
+    }
     const warmup = await recordEvents(recorder, store.merchantId, warmupEvents, 0, options.deadlineMs)
     await waitDelivered(receiver, warmup.keys(), options.deadlineMs)
-    const flat = await deliveryRun(context, options, 0)
-    console.error(
-      `webhooks: ${flat.delivered}/${flat.events} delivered, ${flat.deliveriesPerSecond.toFixed(0)}/s, p99 ${flat.latencyP99Ms.toFixed(0)} ms`,
-    )
-    const pacedRate =
-      options.pacedRate < 0 ? Math.max(10, Math.round(flat.deliveriesPerSecond / 2)) : options.pacedRate
-    const paced =
-      pacedRate > 0
-        ? await deliveryRun(
-            context,
-            { ...options, events: Math.min(options.events, pacedRate * 10) },
-            pacedRate,
-          )
-        : undefined
-    if (paced !== undefined)
+    // Capacity first, so the goal run starts on a database that already holds the flat run's rows (as a
+    // running installation would), not on a fresh one.
+    const flat = options.events > 0 ? await deliveryRun(context, options, 0) : undefined
+    if (flat !== undefined)
       console.error(
-        `webhooks paced at ${pacedRate}/s: ${paced.delivered}/${paced.events} delivered, p99 ${paced.latencyP99Ms.toFixed(0)} ms`,
+        `webhooks flat: ${flat.delivered}/${flat.events} delivered, ${flat.deliveriesPerSecond.toFixed(0)}/s, p99 ${flat.latencyP99Ms.toFixed(0)} ms`,
       )
+    const paced = await deliveryRun(
+      context,
+      { ...options, events: Math.round(options.pacedRate * options.pacedSeconds) },
+      options.pacedRate,
+    )
+    console.error(
+      `webhooks paced at ${options.pacedRate}/s: ${paced.delivered}/${paced.events} delivered, ${paced.deliveriesPerSecond.toFixed(0)}/s, p99 ${paced.latencyP99Ms.toFixed(0)} ms`,
+    )
     const runnerStats = []
     for (const runner of runners.splice(0)) runnerStats.push(await runner.stop())
     return {

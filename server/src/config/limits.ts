@@ -63,6 +63,12 @@ export const limits = {
   jobLeaseMs: 60_000,
   /** Idle poll interval; NOTIFY wakes workers sooner when a job is enqueued. */
   jobPollIntervalMs: 1_000,
+  /**
+   * Shortest gap between two wake-ups of one job kind from one process (db/wake.ts). Each is a statement
+   * and a NOTIFY to every worker: at 1,000 events/s one per event-loop turn sent ~700/s, a quarter of
+   * the statements of the webhook path. A few milliseconds of delay, well below any job's latency goal.
+   */
+  jobWakeUpIntervalMs: 5,
   /** Default attempts before a job is marked dead (each kind may set fewer). */
   jobAttemptsMax: 25,
   /** Upper bound of the exponential retry delay between attempts. */

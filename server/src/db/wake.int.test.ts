@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createTestDatabase, type TestDatabase } from '../../test/setup/database.ts'
+import { limits } from '../config/limits.ts'
 import { enqueueJob } from './job-queue.ts'
 import type { PoolClient } from './pool.ts'
 import { withTransaction } from './tx.ts'
@@ -64,6 +65,19 @@ describe('waking workers after commit', () => {
     expect(await heardWithin(1)).toEqual(['wake-test-now'])
     await pause(200)
     expect(heard).toEqual(['wake-test-now'])
+  })
+
+  it('sends at most one wake-up per kind per jobWakeUpIntervalMs, and one after the last commit', async () => {
+    heard.length = 0
+    const started = performance.now()
+    for (let index = 0; index < 30; index += 1) await enqueueJob(database.pool, 'wake-test-burst', { index })
+    const elapsedMs = performance.now() - started
+    await pause(limits.jobWakeUpIntervalMs + 200)
+    // One per commit would be 30; spaced by the interval, at most one per interval of the burst, plus
+    // the one that follows the last commit.
+    expect(heard.length).toBeGreaterThanOrEqual(1)
+    expect(heard.length).toBeLessThanOrEqual(Math.ceil(elapsedMs / limits.jobWakeUpIntervalMs) + 2)
+    expect(new Set(heard)).toEqual(new Set(['wake-test-burst']))
   })
 
   it('still notifies inside a transaction it does not manage, at that commit', async () => {

@@ -1,4 +1,6 @@
+import { performance } from 'node:perf_hooks'
 import pg from 'pg'
+import { limits } from '../config/limits.ts'
 import type { Pool, PoolClient, Queryable } from './pool.ts'
 
 /**
@@ -7,16 +9,19 @@ import type { Pool, PoolClient, Queryable } from './pool.ts'
  * commit and holds it through the WAL flush, so every notifying commit waits for every other:
  * measured, one NOTIFY per recorded event capped the whole installation near 300 events/s on this
  * machine, whatever the number of connections. Sent afterwards, the wake-up is its own statement with
- * asynchronous commit (losing one in a crash costs a poll interval, never a job), and the wake-ups of
- * one event-loop turn are coalesced into one per kind.
+ * asynchronous commit (losing one in a crash costs a poll interval, never a job), and wake-ups are
+ * coalesced into at most one per kind per jobWakeUpIntervalMs: each costs a statement here and a
+ * notification in every listening worker.
  */
 
 const channel = 'sluice_jobs'
 
 /** Clients inside withTransaction, with the kinds to wake once their transaction commits. */
 const pendingByClient = new WeakMap<PoolClient, { pool: Pool; kinds: Set<string> }>()
-/** Per pool, the kinds whose wake-up is already scheduled for this event-loop turn. */
+/** Per pool, the kinds whose wake-up is already scheduled (it will cover every commit made until then). */
 const scheduledByPool = new WeakMap<Pool, Set<string>>()
+/** Per pool, when each kind's last wake-up was sent (performance.now()). */
+const sentAtByPool = new WeakMap<Pool, Map<string, number>>()
 
 /** withTransaction's side: this client's transaction may defer wake-ups until it commits. */
 export function deferWakeUps(client: PoolClient, pool: Pool): void {
@@ -53,8 +58,11 @@ function scheduleWakeUp(pool: Pool, kind: string): void {
   scheduledByPool.set(pool, scheduled)
   if (scheduled.has(kind)) return
   scheduled.add(kind)
-  setImmediate(() => {
+  const sentAt = sentAtByPool.get(pool) ?? new Map<string, number>()
+  sentAtByPool.set(pool, sentAt)
+  const send = () => {
     scheduled.delete(kind)
+    sentAt.set(kind, performance.now())
     // Asynchronous commit: this statement changes nothing durable, so it need not wait for a WAL flush.
     pool
       .query({
@@ -64,5 +72,9 @@ function scheduleWakeUp(pool: Pool, kind: string): void {
       })
       // Best effort by design: a lost wake-up is found by the workers' next poll.
       .catch(() => {})
-  })
+  }
+  const waitMs =
+    (sentAt.get(kind) ?? Number.NEGATIVE_INFINITY) + limits.jobWakeUpIntervalMs - performance.now()
+  if (waitMs > 0) setTimeout(send, waitMs)
+  else setImmediate(send)
 }

@@ -80,6 +80,7 @@ export function createDispatchEventHandler(context: DispatchEventContext): JobHa
     handle,
     sizeMax: webhookLimits.dispatchBatchSizeMax,
     concurrencyMax: webhookLimits.dispatchBatchesConcurrentMax,
+    gatherMs: webhookLimits.dispatchGatherMs,
   })
 }
 

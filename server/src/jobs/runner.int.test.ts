@@ -156,6 +156,35 @@ describe('job runner', () => {
     expect(singles).toEqual([0])
   })
 
+  it('waits gatherMs after a wake-up for a batched kind, so jobs enqueued one by one form one batch', async () => {
+    const batches: number[][] = []
+    const gathering = batchedJobHandler({
+      sizeMax: 16,
+      concurrencyMax: 1,
+      gatherMs: 400,
+      handle: async (jobs) => {
+        batches.push(jobs.map((job) => Number(job.payload.n)).sort((a, b) => a - b))
+        return new Map()
+      },
+    })
+    // No poll during the test: only the wake-ups (one per commit) can start a claim.
+    const worker = new JobRunner({
+      pool: database.pool,
+      handlers: new Map([['gathering', gathering]]),
+      log: silent,
+      onFatal: () => {},
+      pollIntervalMs: 60_000,
+    })
+    await worker.start()
+    for (let n = 1; n <= 5; n += 1) {
+      await enqueueJob(database.pool, 'gathering', { n })
+      await new Promise((resolve) => setTimeout(resolve, 20))
+    }
+    await until(async () => (await jobRows('gathering')).length === 0)
+    await worker.stop()
+    expect(batches).toEqual([[1, 2, 3, 4, 5]])
+  })
+
   it('runs a batched handler called with one job as a batch of one, throwing its failure', async () => {
     const handler = batchedJobHandler({
       sizeMax: 8,

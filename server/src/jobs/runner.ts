@@ -27,6 +27,12 @@ export type JobBatching = Readonly<{
   sizeMax: number
   /** Batches of this kind running at once per runner; below jobConcurrencyMax so other kinds keep slots. */
   concurrencyMax: number
+  /**
+   * After a wake-up for this kind, how long the runner waits before claiming, so that jobs trickling in
+   * are claimed as one batch rather than one claim each (0 or unset: claim at once). A claim that came
+   * back full does not wait: a backlog is claimed at once.
+   */
+  gatherMs?: number
 }>
 
 /**
@@ -113,6 +119,8 @@ export class JobRunner {
   private readonly abort = new AbortController()
   private stopping = false
   private nudged = false
+  /** Longest gatherMs of the batched kinds woken since the last claim (0: claim at once). */
+  private gatherMs = 0
   private wake: (() => void) | undefined
   private listener: pg.PoolClient | undefined
   private loop: Promise<void> | undefined
@@ -121,7 +129,7 @@ export class JobRunner {
 
   async start(): Promise<void> {
     this.listener = await this.options.pool.connect()
-    this.listener.on('notification', () => this.nudge())
+    this.listener.on('notification', (message) => this.nudge(message.payload))
     await this.listener.query('listen sluice_jobs')
     this.loop = this.pollLoop()
   }
@@ -213,9 +221,12 @@ export class JobRunner {
 
   /**
    * Wakes the poll loop, or, if it is busy claiming, makes its next sleep return at once: a NOTIFY that
-   * arrives during a claim is not lost until the next poll interval.
+   * arrives during a claim is not lost until the next poll interval. `kind`: the NOTIFY's job kind; a
+   * batched kind that gathers makes the next claim wait for more of its jobs.
    */
-  private nudge(): void {
+  private nudge(kind?: string): void {
+    const gatherMs = kind === undefined ? undefined : this.options.handlers.get(kind)?.batch?.gatherMs
+    if (gatherMs !== undefined) this.gatherMs = Math.max(this.gatherMs, gatherMs)
     this.nudged = true
     this.wake?.()
   }
@@ -230,6 +241,10 @@ export class JobRunner {
         }
       })
     this.wake = undefined
+    // Wake-ups during the wait need no new claim: the claim that follows sees every job committed so far.
+    if (this.gatherMs > 0 && !this.stopping)
+      await new Promise((resolve) => setTimeout(resolve, this.gatherMs))
+    this.gatherMs = 0
     this.nudged = false
   }
 
