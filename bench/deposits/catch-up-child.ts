@@ -5,7 +5,7 @@ import { ChainWatcher } from '../../server/src/jobs/chain-watcher.ts'
 import { createLogger } from '../../server/src/lib/logger.ts'
 
 // Runs in its own process so its peak RSS is the watcher's alone: catches a cursor up to the head and
-// prints {elapsedMs, ticks, maxRssMiB} as JSON. With --profile it also prints where the time went
+// prints {elapsedMs, ticks, tickMs, maxRssMiB} as JSON. With --profile it also prints where the time went
 // (each SQL statement and RPC method: count and summed duration; concurrent ones overlap).
 const [databaseUrl, networkJson, ...flags] = process.argv.slice(2)
 const profiling = flags.includes('--profile')
@@ -56,5 +56,5 @@ for (const [label, entry] of [...profile].sort((a, b) => b[1].ms - a[1].ms))
   )
 await pool.end()
 process.stdout.write(
-  `${JSON.stringify({ elapsedMs, ticks, maxRssMiB: process.resourceUsage().maxRSS / 1024 })}\n`,
+  `${JSON.stringify({ elapsedMs, ticks, tickMs, maxRssMiB: process.resourceUsage().maxRSS / 1024 })}\n`,
 )

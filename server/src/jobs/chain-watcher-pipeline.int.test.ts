@@ -123,7 +123,7 @@ afterAll(async () => {
 })
 
 describe('pipelined catch-up', () => {
-  it('reads each range once, one range ahead, and records every deposit once', async () => {
+  it('reads each range once, ahead of its turn, and records every deposit once', async () => {
     const network = networkNamed('pipeline-a')
     const { rpc, calls } = recordingRpc(network)
     const watcher = new ChainWatcher({ pool: database.pool, network, logger: createLogger('silent'), rpc })

@@ -69,6 +69,9 @@ type RangeLogs = {
   parent: BlockRef | undefined
 }
 
+/** A range whose logs are being read before its turn; `logs` never rejects (a failed read is undefined). */
+type ReadAhead = { fromBlock: bigint; toBlock: bigint; logs: Promise<RangeLogs | undefined> }
+
 /** A range ready to record: only the transfers that reach candidate addresses are kept. */
 type ScannedRange = Omit<RangeLogs, 'configured' | 'other'> & { transfers: TokenTransferLog[] }
 
@@ -92,7 +95,8 @@ export class ChainWatcher {
   private addressWatermark: AddressWatermark | undefined
   private addressLoad: Promise<void> = Promise.resolve()
   private addressesPrimed = false
-  private prefetched: { fromBlock: bigint; logs: Promise<RangeLogs | undefined> } | undefined
+  /** Ranges being read ahead of the tick that records them: contiguous, in block order. */
+  private readAhead: ReadAhead[] = []
   private lastCreditedAtMs = performance.now()
   private cursorReady = false
   private stopping = false
@@ -120,7 +124,7 @@ export class ChainWatcher {
     this.unwatchHeads?.()
     this.wakeUp?.()
     await this.loop
-    this.dropPrefetch()
+    this.dropReadAhead()
     await this.addressLoad.catch(() => {})
     await releaseLease(this.options.pool, this.options.network.name, this.workerId).catch(() => {})
   }
@@ -182,21 +186,29 @@ export class ChainWatcher {
       this.addressesPrimed = true
       this.refreshAddresses().catch(() => {})
     }
-    const headNumber = await this.rpc.headBlockNumber()
+    // The head and the reorg check each wait on a node that may be busy serving ranges read ahead: they
+    // run side by side.
+    const headRead = this.rpc.headBlockNumber()
+    headRead.catch(() => {}) // awaited below, unless the lease is not ours
     if (!this.cursorReady) {
-      await ensureCursor(pool, network, headNumber)
+      await ensureCursor(pool, network, await headRead)
       this.cursorReady = true
     }
     const lease = await takeCursorLease(pool, network.name, this.workerId)
-    if (lease === undefined || (await this.handleReorg())) {
-      this.dropPrefetch()
-      return lease === undefined ? 'standby' : 'more'
+    if (lease === undefined) {
+      this.dropReadAhead()
+      return 'standby'
+    }
+    const [headNumber, reorged] = await Promise.all([headRead, this.handleReorg()])
+    if (reorged) {
+      this.dropReadAhead()
+      return 'more'
     }
     const finalizedNumber = await finalizedBlockNumber(this.rpc, network, headNumber)
     const observation = { headNumber, finalizedNumber }
     const creditingHalted = lease.haltedReason !== null
     if (lease.nextBlock > headNumber) {
-      this.dropPrefetch()
+      this.dropReadAhead()
       const moved = await withTransaction(pool, async (client) => {
         await recordScannedRange(client, {
           network: network.name,
@@ -221,7 +233,7 @@ export class ChainWatcher {
       credit: toBlock === headNumber || this.creditingDue(),
     })
     if (!recorded) {
-      this.dropPrefetch()
+      this.dropReadAhead()
       return 'more' // the range does not continue the recorded chain: the next reorg check finds the fork
     }
     return scan.coveredToBlock < headNumber ? 'more' : 'caught-up'
@@ -294,20 +306,40 @@ export class ChainWatcher {
   }
 
   /**
-   * Reads [fromBlock, toBlock] (or takes the range read ahead, if it starts there), starts reading the
-   * next range, and keeps the transfers to candidate addresses. The raw logs do not outlive this call.
+   * Reads [fromBlock, toBlock] — or takes the range read ahead, if it starts there — keeps reading ahead
+   * (large watch sets), and keeps the transfers to candidate addresses. Undefined when a range read ahead
+   * is no longer on the chain: the caller looks again. The raw logs do not outlive this call.
    */
   private async scanRange(
     fromBlock: bigint,
     toBlock: bigint,
     headNumber: bigint,
   ): Promise<ScannedRange | undefined> {
-    const range =
-      (await this.takePrefetched(fromBlock, headNumber)) ?? (await this.readRange(fromBlock, toBlock))
+    const ahead = this.takeReadAhead(fromBlock)
+    const reading = ahead === undefined ? this.readRange(fromBlock, toBlock) : undefined
+    if (this.largeWatchSet) this.readAheadFrom((ahead?.toBlock ?? toBlock) + 1n, headNumber)
+    const aheadRange = await ahead?.logs
+    // A range whose read ahead failed is read again now.
+    const range = aheadRange ?? (await (reading ?? this.readRange(fromBlock, toBlock)))
     if (range === undefined) return undefined
-    if (range.coveredToBlock < headNumber && this.largeWatchSet)
-      this.prefetch(range.coveredToBlock + 1n, headNumber)
-    await this.refreshAddresses() // after the range's logs were read: docs/adr/0011
+    // After the range's logs were read: the address set (docs/adr/0011) and, for a range read ahead, proof
+    // that it is still on the chain, side by side.
+    const [current] = await Promise.all([
+      range === aheadRange ? this.stillOnChain(range, headNumber) : true,
+      this.refreshAddresses(),
+    ])
+    if (!current) {
+      this.dropReadAhead()
+      return undefined
+    }
+    const transfers = this.candidateTransfers(range)
+    transfers.push(...(await this.nativeTransfers(fromBlock, range.coveredToBlock)))
+    const { configured: _configured, other: _other, ...scanned } = range
+    return { ...scanned, transfers }
+  }
+
+  /** The transfers of a range that reach the address set (candidates: see address-set.ts). */
+  private candidateTransfers(range: RangeLogs): TokenTransferLog[] {
     const transfers: TokenTransferLog[] = []
     const keep = (log: RawLog) => {
       const transfer = decodeTransferLog(log)
@@ -327,40 +359,51 @@ export class ChainWatcher {
       keep(configured.parse<RawLog>(index))
     }
     for (const log of range.other) keep(log)
-    transfers.push(...(await this.nativeTransfers(fromBlock, range.coveredToBlock)))
-    const { configured: _configured, other: _other, ...scanned } = range
-    return { ...scanned, transfers }
+    return transfers
   }
 
   /**
-   * The range read ahead, if it starts at `fromBlock` and is still on the chain: its end block must still
-   * have the hash it had when the logs were read (then so do all blocks below it), so what is recorded
-   * (and perhaps credited) in this tick is as current as a range read now. Otherwise, or if the read
-   * failed, the caller reads the range again.
+   * A range read ahead is recorded only if it is still on the chain: its end block must still have the
+   * hash it had when the logs were read (then so do all blocks below it), so what is recorded (and perhaps
+   * credited) in this tick is as current as a range read now.
    */
-  private async takePrefetched(fromBlock: bigint, headNumber: bigint): Promise<RangeLogs | undefined> {
-    const prefetched = this.prefetched
-    this.prefetched = undefined
-    if (prefetched === undefined || prefetched.fromBlock !== fromBlock) return undefined
-    const range = await prefetched.logs.catch(() => undefined)
-    if (range === undefined || range.coveredToBlock > headNumber) return undefined
+  private async stillOnChain(range: RangeLogs, headNumber: bigint): Promise<boolean> {
+    if (range.coveredToBlock > headNumber) return false
     const end = await fetchBlockHeader(this.rpc, range.coveredToBlock)
-    return end?.hash === range.end.hash ? range : undefined
+    return end?.hash === range.end.hash
+  }
+
+  /** The range read ahead that starts at `fromBlock`, taken off the queue; any other queue is dropped. */
+  private takeReadAhead(fromBlock: bigint): ReadAhead | undefined {
+    const next = this.readAhead[0]
+    if (next === undefined || next.fromBlock !== fromBlock) {
+      this.dropReadAhead()
+      return undefined
+    }
+    this.readAhead.shift()
+    return next
   }
 
   /**
-   * Starts reading the next range while this one is written: one range ahead at most, configured tokens
-   * only (large watch sets: the unsupported-token filter needs the address list of the moment).
+   * Keeps up to readAheadRangesMax ranges being read from `fromBlock` on (or after the ranges already
+   * queued), all at once (chain.limits.ts says why the default is one). Large watch sets only: a small
+   * one's unsupported-token filter needs the address list of the moment.
    */
-  private prefetch(fromBlock: bigint, headNumber: bigint): void {
-    const last = fromBlock + BigInt(chainLimits.blockRangeMax) - 1n
-    const logs = this.readRange(fromBlock, last < headNumber ? last : headNumber)
-    logs.catch(() => {}) // awaited (and retried) by the tick that takes it, or dropped
-    this.prefetched = { fromBlock, logs }
+  private readAheadFrom(fromBlock: bigint, headNumber: bigint): void {
+    if (this.readAhead[0] !== undefined && this.readAhead[0].fromBlock !== fromBlock) this.dropReadAhead()
+    let next = (this.readAhead.at(-1)?.toBlock ?? fromBlock - 1n) + 1n
+    while (this.readAhead.length < chainLimits.readAheadRangesMax && next <= headNumber) {
+      const last = next + BigInt(chainLimits.blockRangeMax) - 1n
+      const toBlock = last < headNumber ? last : headNumber
+      const logs = this.readRange(next, toBlock).catch(() => undefined)
+      this.readAhead.push({ fromBlock: next, toBlock, logs })
+      next = toBlock + 1n
+    }
   }
 
-  private dropPrefetch(): void {
-    this.prefetched = undefined
+  /** In-flight reads finish and are dropped with their answers. */
+  private dropReadAhead(): void {
+    this.readAhead = []
   }
 
   private async readRange(fromBlock: bigint, toBlock: bigint): Promise<RangeLogs | undefined> {

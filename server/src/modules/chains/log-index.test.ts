@@ -1,6 +1,13 @@
 import { randomBytes } from 'node:crypto'
 import { describe, expect, it } from 'vitest'
-import { indexLogsAnswer, indexParsedLogs, type LogIndex, LogScanError } from './log-index.ts'
+import {
+  indexLogsAnswer,
+  indexParsedLogs,
+  indexRegularAnswer,
+  type LogIndex,
+  LogScanError,
+  scanLogsAnswer,
+} from './log-index.ts'
 import { transferTopic } from './transfer-logs.ts'
 
 const hex = (bytes: number) => `0x${randomBytes(bytes).toString('hex')}`
@@ -118,5 +125,40 @@ describe('indexLogsAnswer', () => {
     const index = indexParsedLogs([transferLog(to)])
     expect(index.kind(0)).toBe('plain')
     expect(index.recipientPrefix(0)).toEqual(prefixOf(to))
+  })
+})
+
+describe('indexRegularAnswer (the fast path)', () => {
+  const regular = () => Array.from({ length: 40 }, () => transferLog(hex(20)))
+
+  it('indexes a compact answer of Transfer logs exactly as the scanner does', () => {
+    const body = answer(regular())
+    const fast = indexRegularAnswer(body) as LogIndex
+    expect(fast).toBeDefined()
+    expect(entries(fast)).toEqual(entries(scanLogsAnswer(body) as LogIndex))
+    expect(indexRegularAnswer(answer([]))?.length).toBe(0)
+  })
+
+  it('declines every answer it cannot bound log by log, and the scanner then reads it', () => {
+    const to = hex(20)
+    const withLog = (log: unknown) => [...regular().slice(0, 3), log, ...regular().slice(0, 3)]
+    const declined = [
+      answer(regular(), 2), // pretty-printed
+      answer(withLog(transferLog(to, { note: 'a } brace' }))), // a brace in a string
+      answer(withLog(transferLog(to, { topics: [transferTopic, topicOf(hex(20)), topicOf(to), hex(32)] }))),
+      answer(withLog(transferLog(to, { topics: [hex(32), topicOf(hex(20)), topicOf(to)] }))),
+      answer(
+        withLog(transferLog(to, { topics: [transferTopic.toUpperCase(), topicOf(hex(20)), topicOf(to)] })),
+      ),
+      answer(withLog({ nested: { a: 1 }, ...transferLog(to) })),
+      Buffer.from(`{"result":[],"other":[${JSON.stringify(transferLog(to))}]}`),
+      Buffer.from(`{"result":[${JSON.stringify(transferLog(to))},{"\\u0074opics":[]}]}`),
+      Buffer.from('{"jsonrpc":"2.0","id":1,"error":{"code":-32005,"message":"x"}}'),
+    ]
+    for (const body of declined) {
+      expect(indexRegularAnswer(body)).toBeUndefined()
+      const scanned = scanLogsAnswer(body)
+      if (scanned !== undefined) expect(indexLogsAnswer(body)?.length).toBe(scanned.length)
+    }
   })
 })

@@ -289,11 +289,68 @@ function scanLogArray(scanner: Scanner): LogIndex {
   return builder.build(scanner.bytes)
 }
 
+const resultMember = Buffer.from('"result":[', 'latin1')
+// A compact ERC-20 Transfer log's topics up to its sender topic's digits: `"topics":["<Transfer>","0x`.
+const transferTopicsMember = Buffer.from(`"topics":["${transferTopic}","0x`, 'latin1')
+const topicDigits = 64
+// Between the sender's and the recipient's digits: `","0x`; after the recipient's: `"]`.
+const nextTopicBytes = Buffer.from('","0x', 'latin1')
+
+function countByte(bytes: Buffer, byte: number): number {
+  let count = 0
+  for (let at = bytes.indexOf(byte); at >= 0; at = bytes.indexOf(byte, at + 1)) count += 1
+  return count
+}
+
+/**
+ * The common answer, found with native byte searches instead of a byte-by-byte walk (~8× less CPU on a
+ * catch-up range): compact JSON whose every log is an ERC-20 Transfer with lower-case topics, and whose
+ * strings hold no braces. The counts make that sure: an answer with exactly one `{` and one `}` per found
+ * log (plus the envelope's) has no object, and so no log, that the search did not find and bound. Any other
+ * answer returns undefined and goes to the scanner — so this path can only save time, never drop a log.
+ */
+export function indexRegularAnswer(body: Buffer): LogIndex | undefined {
+  const result = body.indexOf(resultMember)
+  if (result < 0 || body.indexOf(resultMember, result + 1) >= 0) return undefined
+  const builder = new IndexBuilder()
+  // Logs follow one another in the array, `[{…},{…}]`: each starts where the last one's comma ends.
+  let arrayEnd = result + resultMember.length
+  for (;;) {
+    const at = body.indexOf(transferTopicsMember, arrayEnd)
+    if (at < 0) break
+    const sender = at + transferTopicsMember.length
+    const recipient = sender + topicDigits + nextTopicBytes.length
+    if (body.compare(nextTopicBytes, 0, nextTopicBytes.length, sender + topicDigits, recipient) !== 0)
+      return undefined
+    if (body[recipient + topicDigits] !== quote || body[recipient + topicDigits + 1] !== closeBracket)
+      return undefined
+    // The recipient is the topic's last 40 digits (after 24 zero digits of padding).
+    const high = hexWord(body, recipient + 24)
+    const low = hexWord(body, recipient + 32)
+    const start = body.lastIndexOf(openBrace, at)
+    const end = body.indexOf(closeBrace, recipient + topicDigits) + 1
+    if (high === undefined || low === undefined || start !== arrayEnd || end === 0) return undefined
+    builder.push(start, end, { kind: 'plain', high, low })
+    arrayEnd = end
+    if (body[end] !== comma) break
+    arrayEnd = end + 1
+  }
+  if (body[arrayEnd] !== closeBracket) return undefined
+  const objects = builder.length + 1
+  if (countByte(body, openBrace) !== objects || countByte(body, closeBrace) !== objects) return undefined
+  return builder.build(body)
+}
+
 /**
  * Indexes a JSON-RPC answer to eth_getLogs. Returns undefined when the answer holds no result array (an
  * error, for one): the caller parses such answers in full. Throws LogScanError on unexpected bytes.
  */
 export function indexLogsAnswer(body: Buffer): LogIndex | undefined {
+  return indexRegularAnswer(body) ?? scanLogsAnswer(body)
+}
+
+/** The byte-by-byte reader, for every answer indexRegularAnswer declines. */
+export function scanLogsAnswer(body: Buffer): LogIndex | undefined {
   const scanner = new Scanner(body)
   scanner.expect(openBrace)
   scanner.skipSpace()
