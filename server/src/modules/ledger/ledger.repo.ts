@@ -158,6 +158,51 @@ export async function insertAccountIfAbsent(
   return row === undefined ? undefined : toAccount(row)
 }
 
+/**
+ * Many insertAccountIfAbsent in one statement: inserts the accounts whose (owner, purpose, asset) is new
+ * and returns every row now visible for those keys — in no particular order, and without the keys whose
+ * row a concurrent insert committed after this statement's snapshot (the caller reads those again).
+ */
+export async function insertAccountsIfAbsent(
+  db: Queryable,
+  accounts: readonly AccountInsert[],
+): Promise<Account[]> {
+  if (accounts.length === 0) return []
+  const rows = accounts.map((account) => ({
+    id: account.id,
+    asset_id: account.assetId,
+    owner_type: account.ownerType,
+    owner_id: account.ownerId,
+    purpose: account.purpose,
+    normal_side: account.normalSide,
+    debits_must_not_exceed_credits: account.debitsMustNotExceedCredits,
+    credits_must_not_exceed_debits: account.creditsMustNotExceedDebits,
+    hot: account.hot,
+  }))
+  const result = await db.query<AccountRow>(
+    `with wanted as (
+       select * from json_to_recordset($1::json) as w(id text, asset_id text, owner_type text, owner_id text,
+         purpose text, normal_side text, debits_must_not_exceed_credits boolean,
+         credits_must_not_exceed_debits boolean, hot boolean)
+     ), inserted as (
+       insert into ledger_accounts as a (id, asset_id, owner_type, owner_id, purpose, normal_side,
+         debits_must_not_exceed_credits, credits_must_not_exceed_debits, hot)
+       select id, asset_id, owner_type, owner_id, purpose, normal_side, debits_must_not_exceed_credits,
+         credits_must_not_exceed_debits, hot from wanted
+       -- One order for every caller: two calls inserting the same new keys wait on each other, never in a cycle.
+       order by owner_type, owner_id, purpose, asset_id
+       on conflict on constraint ledger_accounts_owner_purpose_asset_key do nothing
+       returning ${accountColumns})
+     select * from inserted
+     union all
+     select ${accountColumns} from ledger_accounts a join wanted w
+       on a.owner_type = w.owner_type and a.owner_id = w.owner_id and a.purpose = w.purpose
+      and a.asset_id = w.asset_id`,
+    [JSON.stringify(rows)],
+  )
+  return result.rows.map(toAccount)
+}
+
 export async function selectAccountByOwner(
   db: Queryable,
   key: Readonly<{ ownerType: OwnerType; ownerId: string; purpose: string; assetId: string }>,

@@ -12,6 +12,7 @@ import {
   getAccountStatement,
   getBalanceAsOf,
   getOrCreateAccount,
+  getOrCreateAccounts,
   getOrCreateSystemAccount,
   listOwnerBalances,
 } from './ledger.service.ts'
@@ -67,6 +68,36 @@ describe('accounts', () => {
     await expect(getOrCreateAccount(database.pool, { ...input, normalSide: 'debit' })).rejects.toMatchObject({
       code: 'account-attributes-conflict',
     })
+  })
+
+  it('gets or creates many accounts in one call, in order, once each, even when callers race', async () => {
+    const input = (ownerId: string) =>
+      ({
+        ownerType: 'customer',
+        ownerId,
+        purpose: 'available',
+        assetId: asset,
+        normalSide: 'credit',
+        flags: { debitsMustNotExceedCredits: true },
+      }) as const
+    const existing = await getOrCreateAccount(database.pool, input('cus_bulk_0'))
+    const owners = ['cus_bulk_0', 'cus_bulk_1', 'cus_bulk_2', 'cus_bulk_1', 'cus_bulk_3']
+    const [first, second] = await Promise.all([
+      getOrCreateAccounts(database.pool, owners.map(input)),
+      getOrCreateAccounts(database.pool, [...owners].reverse().map(input)),
+    ])
+    expect(first?.map((account) => account.ownerId)).toEqual(owners)
+    expect(first?.[0]?.id).toBe(existing.id)
+    expect(first?.[1]?.id).toBe(first?.[3]?.id)
+    expect(new Set(first?.map((account) => account.id)).size).toBe(4)
+    expect([...(second ?? [])].reverse().map((account) => account.id)).toEqual(first?.map((a) => a.id))
+    await expect(
+      getOrCreateAccounts(database.pool, [
+        input('cus_bulk_4'),
+        { ...input('cus_bulk_2'), normalSide: 'debit' },
+      ]),
+    ).rejects.toMatchObject({ code: 'account-attributes-conflict' })
+    expect(await getOrCreateAccounts(database.pool, [])).toEqual([])
   })
 
   it('creates each system account per asset on demand, concurrently', async () => {

@@ -11,6 +11,7 @@ import {
   callPostTransfer,
   callPostTransfers,
   insertAccountIfAbsent,
+  insertAccountsIfAbsent,
   type LegSum,
   selectAccountBalance,
   selectAccountByOwner,
@@ -84,8 +85,55 @@ function sameAttributes(account: Account, wanted: AccountInsert): boolean {
  * callers. An existing account with other attributes (side, limits, hot) is `account-attributes-conflict`.
  */
 export async function getOrCreateAccount(db: Queryable, input: AccountInput): Promise<Account> {
+  const wanted = accountInsertOf(input)
+  // A concurrent creator that commits after our snapshot hides its row from the first statement.
+  const account =
+    (await run(() => insertAccountIfAbsent(db, wanted))) ??
+    (await run(() => selectAccountByOwner(db, wanted)))
+  assert(
+    account !== undefined,
+    `ledger account ${wanted.purpose}/${wanted.assetId} neither inserted nor found`,
+  )
+  return checkedAttributes(account, wanted)
+}
+
+const ownerKeyOf = (key: Pick<AccountInsert, 'ownerType' | 'ownerId' | 'purpose' | 'assetId'>) =>
+  JSON.stringify([key.ownerType, key.ownerId, key.purpose, key.assetId])
+
+/**
+ * getOrCreateAccount for many accounts in one statement (crediting a range of deposits to as many
+ * customers took one round trip per customer); same guarantees. Answers in the order of `inputs`.
+ */
+export async function getOrCreateAccounts(
+  db: Queryable,
+  inputs: readonly AccountInput[],
+): Promise<Account[]> {
+  const wanted = inputs.map(accountInsertOf)
+  const distinct = [...new Map(wanted.map((account) => [ownerKeyOf(account), account])).values()]
+  const found = new Map<string, Account>()
+  for (const account of await run(() => insertAccountsIfAbsent(db, distinct)))
+    found.set(ownerKeyOf(account), account)
+  const accounts: Account[] = []
+  for (const [index, account] of wanted.entries()) {
+    // Not returned: a concurrent creator committed after the statement's snapshot; read it alone.
+    const existing =
+      found.get(ownerKeyOf(account)) ?? (await getOrCreateAccount(db, inputs[index] as AccountInput))
+    found.set(ownerKeyOf(account), existing)
+    accounts.push(checkedAttributes(existing, account))
+  }
+  return accounts
+}
+
+function checkedAttributes(account: Account, wanted: AccountInsert): Account {
+  if (!sameAttributes(account, wanted)) {
+    throw ledgerError('account-attributes-conflict', `account ${account.id} exists with other attributes`)
+  }
+  return account
+}
+
+function accountInsertOf(input: AccountInput): AccountInsert {
   validateAccountInput(input)
-  const wanted: AccountInsert = {
+  return {
     id: newId('acc'),
     assetId: input.assetId,
     ownerType: input.ownerType,
@@ -96,18 +144,6 @@ export async function getOrCreateAccount(db: Queryable, input: AccountInput): Pr
     creditsMustNotExceedDebits: input.flags?.creditsMustNotExceedDebits ?? false,
     hot: input.hot ?? false,
   }
-  // A concurrent creator that commits after our snapshot hides its row from the first statement.
-  const account =
-    (await run(() => insertAccountIfAbsent(db, wanted))) ??
-    (await run(() => selectAccountByOwner(db, wanted)))
-  assert(
-    account !== undefined,
-    `ledger account ${wanted.purpose}/${wanted.assetId} neither inserted nor found`,
-  )
-  if (!sameAttributes(account, wanted)) {
-    throw ledgerError('account-attributes-conflict', `account ${account.id} exists with other attributes`)
-  }
-  return account
 }
 
 /** The gateway's own account of `kind` for `assetId` (owner `system`/`sluice`), created on first use. */

@@ -1,12 +1,13 @@
 import type { NetworkConfig, TokenConfig } from '../../config/config.types.ts'
 import { enqueueJob } from '../../db/job-queue.ts'
 import type { Pool, PoolClient, Queryable } from '../../db/pool.ts'
+import { assert } from '../../lib/assert.ts'
 import { newId } from '../../lib/ids.ts'
 import type { TokenTransferLog } from '../chains/chain.types.ts'
 import { recordEvents } from '../events/event.service.ts'
 import type { EventPayload } from '../events/event.types.ts'
-import { createTransfers, getOrCreateAccount, getOrCreateSystemAccount } from '../ledger/ledger.service.ts'
-import type { TransferRequest } from '../ledger/ledger.types.ts'
+import { createTransfers, getOrCreateAccounts, getOrCreateSystemAccount } from '../ledger/ledger.service.ts'
+import type { AccountInput, TransferRequest } from '../ledger/ledger.types.ts'
 import { screenAddresses } from '../sanctions/sanction.service.ts'
 import {
   selectAddressesCreatedSince,
@@ -144,25 +145,17 @@ async function emitAll(
   for (const { type, payment } of changes) await notifyOwner(client, payment, type)
 }
 
-async function creditAccountFor(client: Queryable, payment: Payment, assetId: string) {
-  if (payment.ownerKind === 'customer') {
-    return await getOrCreateAccount(client, {
-      ownerType: 'customer',
-      ownerId: payment.ownerId,
-      purpose: 'available',
-      assetId,
-      normalSide: 'credit',
-      flags: { debitsMustNotExceedCredits: true },
-    })
-  }
-  return await getOrCreateAccount(client, {
-    ownerType: 'merchant',
-    ownerId: payment.merchantId,
+/** The account a finalized payment credits: its customer's, or else its merchant's. */
+function creditAccountInput(payment: Payment, assetId: string): AccountInput {
+  const customer = payment.ownerKind === 'customer'
+  return {
+    ownerType: customer ? 'customer' : 'merchant',
+    ownerId: customer ? payment.ownerId : payment.merchantId,
     purpose: 'available',
     assetId,
     normalSide: 'credit',
     flags: { debitsMustNotExceedCredits: true },
-  })
+  }
 }
 
 /**
@@ -219,37 +212,36 @@ export async function progressPayments(
 
 /**
  * Books final payments: each to its owner (finalized) or, when held, to suspense, idempotent by transfer
- * id `payment:<id>`. Accounts are looked up once per (owner, asset); transfers go in linked batches.
+ * id `payment:<id>`. Owners' accounts are got or created in one statement, system accounts once per
+ * asset; transfers go in linked batches.
  */
 async function bookFinalPayments(
   client: PoolClient,
   moves: readonly { payment: Payment; progress: Progress }[],
 ): Promise<Map<string, string>> {
-  const accounts = new Map<string, string>()
-  const accountOf = async (key: string, create: () => Promise<{ id: string }>) => {
-    const known = accounts.get(key)
-    if (known !== undefined) return known
-    const id = (await create()).id
-    accounts.set(key, id)
+  const systemAccounts = new Map<string, string>()
+  const systemAccountOf = async (kind: 'deposit-clearing' | 'suspense', assetId: string) => {
+    const key = `${kind}:${assetId}`
+    const id = systemAccounts.get(key) ?? (await getOrCreateSystemAccount(client, kind, assetId)).id
+    systemAccounts.set(key, id)
     return id
   }
+  const credited = moves.filter((move) => move.progress.kind !== 'finalize-held')
+  const ownerAccounts = await getOrCreateAccounts(
+    client,
+    credited.map(({ payment }) => creditAccountInput(payment, payment.assetId as string)),
+  )
+  const ownerAccountOf = new Map(credited.map((move, index) => [move.payment.id, ownerAccounts[index]?.id]))
   const requests: TransferRequest[] = []
   for (const { payment, progress } of moves) {
     const assetId = payment.assetId as string
     const held = progress.kind === 'finalize-held'
-    const debitAccountId = await accountOf(`clearing:${assetId}`, () =>
-      getOrCreateSystemAccount(client, 'deposit-clearing', assetId),
-    )
-    const creditAccountId = held
-      ? await accountOf(`suspense:${assetId}`, () => getOrCreateSystemAccount(client, 'suspense', assetId))
-      : await accountOf(
-          `${payment.ownerKind}:${payment.ownerKind === 'customer' ? payment.ownerId : payment.merchantId}:${assetId}`,
-          () => creditAccountFor(client, payment, assetId),
-        )
+    const creditAccountId = held ? await systemAccountOf('suspense', assetId) : ownerAccountOf.get(payment.id)
+    assert(creditAccountId !== undefined, `payment ${payment.id} has no account to credit`)
     requests.push({
       kind: 'single',
       id: `payment:${payment.id}`,
-      debitAccountId,
+      debitAccountId: await systemAccountOf('deposit-clearing', assetId),
       creditAccountId,
       assetId,
       amount: payment.amount,
