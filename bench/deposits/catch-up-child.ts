@@ -5,7 +5,7 @@ import { ChainWatcher } from '../../server/src/jobs/chain-watcher.ts'
 import { createLogger } from '../../server/src/lib/logger.ts'
 
 // Runs in its own process so its peak RSS is the watcher's alone: catches a cursor up to the head and
-// prints {elapsedMs, ticks, tickMs, maxRssMiB} as JSON. With --profile it also prints where the time went
+// prints {elapsedMs, ticks, tickMs, cpuMs, maxRssMiB} as JSON (cpuMs: the watcher process's own CPU). With --profile it also prints where the time went
 // (each SQL statement and RPC method: count and summed duration; concurrent ones overlap).
 const [databaseUrl, networkJson, ...flags] = process.argv.slice(2)
 const profiling = flags.includes('--profile')
@@ -39,6 +39,7 @@ if (profiling) {
     timed(`rpc ${method}`, (call as (...a: unknown[]) => Promise<unknown>)(method, ...rest))) as typeof call
 }
 const started = performance.now()
+const cpuBefore = process.cpuUsage()
 let ticks = 0
 const tickMs: number[] = []
 for (;;) {
@@ -49,6 +50,8 @@ for (;;) {
   if (result === 'caught-up') break
 }
 const elapsedMs = performance.now() - started
+const cpuUsed = process.cpuUsage(cpuBefore)
+const cpuMs = (cpuUsed.user + cpuUsed.system) / 1000
 process.stderr.write(`tick durations (ms): ${tickMs.join(', ')}\n`)
 for (const [label, entry] of [...profile].sort((a, b) => b[1].ms - a[1].ms))
   process.stderr.write(
@@ -56,5 +59,5 @@ for (const [label, entry] of [...profile].sort((a, b) => b[1].ms - a[1].ms))
   )
 await pool.end()
 process.stdout.write(
-  `${JSON.stringify({ elapsedMs, ticks, tickMs, maxRssMiB: process.resourceUsage().maxRSS / 1024 })}\n`,
+  `${JSON.stringify({ elapsedMs, ticks, tickMs, cpuMs, maxRssMiB: process.resourceUsage().maxRSS / 1024 })}\n`,
 )
