@@ -155,6 +155,7 @@ async function catchUp() {
     ticks: number
     tickMs: number[]
     cpuMs: number
+    eventLoopUtilization: number
     maxRssMiB: number
   }
   const recorded = await database.pool.query<{ count: string }>('select count(*) from payments')
@@ -296,7 +297,7 @@ appendResults(
   [
     `${latency.latencies.length} latency samples; finality = 3 confirmations; latency = finality block's head push at the bench → payment seen finalized in PostgreSQL`,
     'catch-up: the raw pass and the watcher both read a warm anvil (one untimed pass over the range first); earlier entries timed a cold raw pass, which took ~1.7× as long, against a warm watcher',
-    `catch-up ticks (ms): ${catchUpResult.tickMs.join(', ')}; the watcher process's own CPU: ${catchUpResult.watcher.cpuMs.toFixed(0)} ms`,
+    `catch-up ticks (ms): ${catchUpResult.tickMs.join(', ')}; the watcher process's own CPU: ${catchUpResult.watcher.cpuMs.toFixed(0)} ms, its event loop busy ${(catchUpResult.watcher.eventLoopUtilization * 100).toFixed(0)} % of the time`,
   ],
 )
 

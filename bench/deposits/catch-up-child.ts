@@ -5,7 +5,7 @@ import { ChainWatcher } from '../../server/src/jobs/chain-watcher.ts'
 import { createLogger } from '../../server/src/lib/logger.ts'
 
 // Runs in its own process so its peak RSS is the watcher's alone: catches a cursor up to the head and
-// prints {elapsedMs, ticks, tickMs, cpuMs, maxRssMiB} as JSON (cpuMs: the watcher process's own CPU). With --profile it also prints where the time went
+// prints {elapsedMs, ticks, tickMs, cpuMs, eventLoopUtilization, maxRssMiB} as JSON (cpuMs: the watcher process's own CPU). With --profile it also prints where the time went
 // (each SQL statement and RPC method: count and summed duration; concurrent ones overlap).
 const [databaseUrl, networkJson, ...flags] = process.argv.slice(2)
 const profiling = flags.includes('--profile')
@@ -40,6 +40,7 @@ if (profiling) {
 }
 const started = performance.now()
 const cpuBefore = process.cpuUsage()
+const eluBefore = performance.eventLoopUtilization()
 let ticks = 0
 const tickMs: number[] = []
 for (;;) {
@@ -51,6 +52,7 @@ for (;;) {
 }
 const elapsedMs = performance.now() - started
 const cpuUsed = process.cpuUsage(cpuBefore)
+const eventLoopUtilization = performance.eventLoopUtilization(eluBefore).utilization
 const cpuMs = (cpuUsed.user + cpuUsed.system) / 1000
 process.stderr.write(`tick durations (ms): ${tickMs.join(', ')}\n`)
 for (const [label, entry] of [...profile].sort((a, b) => b[1].ms - a[1].ms))
@@ -59,5 +61,5 @@ for (const [label, entry] of [...profile].sort((a, b) => b[1].ms - a[1].ms))
   )
 await pool.end()
 process.stdout.write(
-  `${JSON.stringify({ elapsedMs, ticks, tickMs, cpuMs, maxRssMiB: process.resourceUsage().maxRSS / 1024 })}\n`,
+  `${JSON.stringify({ elapsedMs, ticks, tickMs, cpuMs, eventLoopUtilization, maxRssMiB: process.resourceUsage().maxRSS / 1024 })}\n`,
 )
