@@ -1,7 +1,8 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
+import { joinSqlParts } from '../db/statement.ts'
 import { httpLimits } from './http.limits.ts'
-import { canonicalJson, hashIdempotentRequest, readIdempotencyKey } from './idempotency.ts'
+import { canonicalJson, hashIdempotentRequest, joinedStatementOf, readIdempotencyKey } from './idempotency.ts'
 
 const codeOf = (run: () => unknown) => {
   try {
@@ -57,5 +58,32 @@ describe('request hash', () => {
         expect(JSON.parse(canonicalJson(value))).toEqual(JSON.parse(JSON.stringify(value)))
       }),
     )
+  })
+})
+
+describe('joinedStatementOf', () => {
+  const wrap = (ctes: string) => `with ${ctes} select 1`
+  const parts = (gate: string, values: unknown[]) => [
+    { text: 'claim as (insert into t values ($1, $2) returning 1)', values: ['m', 'k'] },
+    { text: `w as (insert into u select $1, $2 where exists (select 1 from ${gate}))`, values },
+  ]
+
+  it("joins as joinSqlParts does, then reuses the text with each call's own values", () => {
+    const expected = wrap(joinSqlParts(parts('claim', [1, 2]), ',\n').text)
+    expect(joinedStatementOf('test-op', parts('claim', [1, 2]), wrap)).toEqual({
+      text: expected,
+      values: ['m', 'k', 1, 2],
+    })
+    expect(joinedStatementOf('test-op', parts('claim', [3, 4]), () => 'not called')).toEqual({
+      text: expected,
+      values: ['m', 'k', 3, 4],
+    })
+  })
+
+  it("joins afresh when a part's text or value count changed", () => {
+    joinedStatementOf('test-op-2', parts('claim', [1, 2]), wrap)
+    const otherGate = joinedStatementOf('test-op-2', parts('other', [1, 2]), wrap)
+    expect(otherGate.text).toContain('from other')
+    expect(() => joinedStatementOf('test-op-2', parts('other', [1]), wrap)).toThrow(/refers to \$2/)
   })
 })

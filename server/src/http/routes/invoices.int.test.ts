@@ -9,6 +9,7 @@ import { apiError } from '../../../test/setup/e2e.ts'
 import { offlineNetwork } from '../../../test/setup/offline-network.ts'
 import { limits } from '../../config/limits.ts'
 import { createLogger } from '../../lib/logger.ts'
+import { deriveEvmAddress } from '../../modules/keys/key.hd.ts'
 import { createRawMasterKeyProvider } from '../../modules/keys/key.master.ts'
 import { exportAccountXpub, initKeys } from '../../modules/keys/key.service.ts'
 import { createMerchant, issueApiKey } from '../../modules/merchants/merchant.service.ts'
@@ -31,6 +32,7 @@ let app: FastifyInstance
 let baseUrl = ''
 let merchantId = ''
 let apiKey = ''
+const provider = createRawMasterKeyProvider(randomBytes(32))
 
 type CreateInvoiceBody = z.input<typeof createInvoice.body>
 
@@ -59,7 +61,6 @@ async function untilPoolSettles(): Promise<number> {
 
 beforeAll(async () => {
   database = await createTestDatabase()
-  const provider = createRawMasterKeyProvider(randomBytes(32))
   await initKeys(database.pool, provider)
   const store = await createMerchant(database.pool, { name: 'One Statement Store' })
   merchantId = store.merchant.id
@@ -89,8 +90,8 @@ describe('POST /v1/invoices in one statement', () => {
     const before = await pooled()
     const first = await create({ amount: '1', currency: 'USDT' })
     const afterFirst = await untilPoolSettles()
-    // The first request found nothing held: it claimed from the pool, and the process took a batch.
-    expect(before - afterFirst).toBe(1 + depositAddressLimits.reservePerMerchant)
+    // The first request found nothing held: it took one from the pool alone, and the process a batch.
+    expect(before - afterFirst).toBe(1 + depositAddressLimits.reserveMin)
     const second = await create({ amount: '2', currency: 'USDT' })
     const third = await create({ amount: '3', currency: 'USDT' })
     expect(await pooled()).toBe(afterFirst)
@@ -183,6 +184,39 @@ describe('POST /v1/invoices in one statement', () => {
     const created = await create(body, key)
     expect(created.description).toBe('refuse me')
     expect(await count('select count(*)::int as count from idempotency_keys where key = $1', [key])).toBe(1)
+  })
+
+  it('with an empty pool, derives the next index outside any transaction and still writes in one statement', async () => {
+    const store = await createMerchant(database.pool, { name: 'Empty Pool Store' })
+    const { xpub } = await exportAccountXpub(database.pool, provider, store.merchant.id)
+    const owner = [store.merchant.id]
+    const created = await Promise.all(
+      ['1', '2', '3'].map((amount) =>
+        client(store.apiKey.key).createInvoice({
+          body: { amount, currency: 'USDT' },
+          idempotencyKey: randomUUID(),
+        }),
+      ),
+    )
+    const expected = [0, 1, 2].map((index) => deriveEvmAddress(xpub, index).toLowerCase())
+    expect(created.map((invoice) => invoice.payment_options[0]?.address).sort()).toEqual(expected.sort())
+    expect(
+      await count('select next_index as count from hd_index_counters where merchant_id = $1', owner),
+    ).toBe(3)
+    expect(await count('select count(*)::int as count from invoices where merchant_id = $1', owner)).toBe(3)
+    // Each key stored once, with the response it was answered with.
+    expect(
+      await count(
+        'select count(*)::int as count from idempotency_keys where merchant_id = $1 and response_status = 201',
+        owner,
+      ),
+    ).toBe(3)
+    expect(
+      await count(
+        "select count(*)::int as count from jobs where kind = 'refill-deposit-address-pool' and payload->>'merchant_id' = $1",
+        owner,
+      ),
+    ).toBe(1)
   })
 
   it('loses no address: after close, every handed-out index is an invoice address or back in the pool', async () => {

@@ -141,7 +141,7 @@ export function registerInvoiceRoutes(app: FastifyInstance, dependencies: RouteD
   )
 }
 
-/** POST /v1/invoices: in one statement when an address is held (ADR 0022), else in a transaction. */
+/** POST /v1/invoices: in one statement (ADR 0022); refusals and take-overs in a transaction. */
 function registerCreateInvoiceRoute(
   app: FastifyInstance,
   dependencies: RouteDependencies,
@@ -170,7 +170,7 @@ function registerCreateInvoiceRoute(
   registerOperation(
     app,
     createInvoice,
-    // The two-step path: with no address held, a refusal to store, or a key to take over.
+    // The two-step path: a refusal to store, a key to take over, or a one-statement plan that failed.
     async ({ principal, body, idempotency }) =>
       await withTransaction(pool, async (client) => {
         const view = await createInvoiceOfStore(client, inputOf(principal.merchantId, body), context)
@@ -182,7 +182,6 @@ function registerCreateInvoiceRoute(
     {
       singleStatement: async ({ principal, body }) => {
         const plan = await planInvoice(inputOf(principal.merchantId, body), context, reserve)
-        if (plan === undefined) return undefined
         return { response: invoiceToWire(plan.view), write: plan.write, release: plan.release }
       },
     },

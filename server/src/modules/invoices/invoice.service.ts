@@ -213,17 +213,18 @@ export async function createInvoice(
 
 /**
  * A new invoice as a one-statement write (ADR 0022): its view (the response) and its writes — the held
- * address, the invoice and its options — for the caller to gate and run; undefined when the process
- * holds no address for the merchant right now. `release` gives the address back if nothing was written.
+ * address, the invoice and its options — for the caller to gate and run. The address is one the process
+ * holds or, with none held, one taken for this request alone (never inside a transaction, so no request
+ * waits on the merchant's index counter). `release` gives the address back if nothing was written.
  */
 export async function planInvoice(
   input: CreateInvoiceInput,
   context: InvoiceContext,
   reserve: DepositAddressReserve,
-): Promise<{ view: InvoiceView; write: GatedWriteBuilder; release: () => void } | undefined> {
+): Promise<{ view: InvoiceView; write: GatedWriteBuilder; release: () => void }> {
+  // Validated and priced first: a refused request takes no address.
   const invoice = await newInvoice(input, context)
-  const held = reserve.take(input.merchantId)
-  if (held === undefined) return undefined
+  const held = await reserve.takeOrAllocate(input.merchantId)
   const options = optionsOf(invoice, held.address)
   const stored: InvoiceRow = {
     ...invoice.row,

@@ -8,12 +8,14 @@ import {
   decompressPublicKey,
   deriveAccountXpub,
   deriveEvmAddress,
+  deriveEvmAddresses,
   deriveEvmSigningKey,
   entropyFromMnemonic,
   evmAccountPath,
   generateBip39Entropy,
   mnemonicFromEntropy,
   parseEvmKeyPath,
+  publicKeyToEvmAddress,
   seedFromEntropy,
 } from './key.hd.ts'
 
@@ -73,6 +75,51 @@ describe('EVM derivation vectors (Hardhat/Anvil test mnemonic)', () => {
     )
   })
 })
+
+describe('batched derivation (one field inversion per batch)', () => {
+  it('gives the known vectors and agrees with @scure/bip32 on random batches', () => {
+    expect(deriveEvmAddresses(account0Xpub, 0, 3)).toEqual([
+      '0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266',
+      '0x70997970C51812dc3A010C7d01b50e0d17dc79C8',
+      '0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC',
+    ])
+    fc.assert(
+      fc.property(
+        fc.uint8Array({ minLength: 16, maxLength: 64 }),
+        fc.integer({ min: 0, max: 0x7fff_ffff - 40 }),
+        fc.integer({ min: 1, max: 40 }),
+        (seed, first, count) => {
+          const xpub = deriveAccountXpub(seed, 0)
+          const external = HDKey.fromExtendedKey(xpub).deriveChild(0)
+          const batch = deriveEvmAddresses(xpub, first, count)
+          return (
+            batch.length === count &&
+            batch.every(
+              (address, offset) =>
+                address === deriveEvmAddress(xpub, first + offset) &&
+                address === publicKeyToEvmAddress(publicKeyOf(external.deriveChild(first + offset))),
+            )
+          )
+        },
+      ),
+      { numRuns: 15 },
+    )
+  })
+
+  it('accepts a batch ending at 2^31-1 and refuses one past it, or a negative count', () => {
+    expect(deriveEvmAddresses(account0Xpub, 0x7fff_fffe, 2)[1]).toBe(
+      deriveEvmAddress(account0Xpub, 0x7fff_ffff),
+    )
+    expect(deriveEvmAddresses(account0Xpub, 5, 0)).toEqual([])
+    expect(codeOf(() => deriveEvmAddresses(account0Xpub, 0x7fff_fffe, 3))).toBe('hd-index-invalid')
+    expect(() => deriveEvmAddresses(account0Xpub, 0, -1)).toThrow()
+  })
+})
+
+function publicKeyOf(key: HDKey): Uint8Array {
+  if (key.publicKey === null) throw new Error('no public key')
+  return key.publicKey
+}
 
 describe('xpub and index validation', () => {
   it('refuses an extended private key: the API holds public keys only', () => {

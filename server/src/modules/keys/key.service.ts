@@ -15,6 +15,7 @@ import {
 import {
   deriveAccountXpub,
   deriveEvmAddress,
+  deriveEvmAddresses,
   deriveEvmSigningKey,
   entropyFromMnemonic,
   generateBip39Entropy,
@@ -172,6 +173,11 @@ export async function deriveDepositAddress(
 /** Deposit address `index` under an account xpub already read: pure, for callers deriving many at once. */
 export function deriveAccountAddress(accountXpub: string, index: number): Address {
   return deriveEvmAddress(accountXpub, index)
+}
+
+/** Deposit addresses `first … first + count - 1` under an account xpub: as deriveAccountAddress, batched. */
+export function deriveAccountAddresses(accountXpub: string, first: number, count: number): Address[] {
+  return deriveEvmAddresses(accountXpub, first, count)
 }
 
 export type MasterKeyRotation = Readonly<{ rotated: number; fromMasterKeyId: string; toMasterKeyId: string }>

@@ -107,8 +107,9 @@ export function invoiceAddressWrite(
 }
 
 /**
- * Takes `count` HD indexes of a merchant and returns the first; the counter row stays locked until the
- * caller's transaction ends, so indexes are handed out once and, on rollback, not at all.
+ * Takes `count` HD indexes of a merchant and returns the first. The counter row stays locked until the
+ * caller's transaction ends, so indexes are handed out once and, on rollback, not at all; run outside a
+ * transaction it is locked for this statement only (indexes taken and not used are gaps: ADR 0018).
  */
 export async function takeHdIndexes(db: Queryable, merchantId: string, count: number): Promise<number> {
   const result = await db.query<{ first: number }>(
@@ -159,19 +160,6 @@ export async function countPooled(db: Queryable, merchantId: string): Promise<nu
     [merchantId],
   )
   return result.rows[0]?.pooled ?? 0
-}
-
-/** Locks the merchant's index counter until the transaction ends and returns the next free index. */
-export async function lockHdIndexCounter(db: Queryable, merchantId: string): Promise<number> {
-  const result = await db.query<{ next_index: number }>(
-    `insert into hd_index_counters (merchant_id, next_index) values ($1, 0)
-     on conflict (merchant_id) do update set next_index = hd_index_counters.next_index
-     returning next_index`,
-    [merchantId],
-  )
-  const next = result.rows[0]?.next_index
-  if (next === undefined) throw new Error('hd_index_counters upsert returned no row')
-  return next
 }
 
 /** The owner's address, inserted unless a concurrent transaction gave the owner one first. */

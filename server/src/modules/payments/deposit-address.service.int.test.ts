@@ -6,6 +6,7 @@ import { deriveEvmAddress } from '../keys/key.hd.ts'
 import { createRawMasterKeyProvider } from '../keys/key.master.ts'
 import { exportAccountXpub, initKeys } from '../keys/key.service.ts'
 import { createMerchant } from '../merchants/merchant.service.ts'
+import { PoolDemand } from './deposit-address.demand.ts'
 import { depositAddressLimits } from './deposit-address.limits.ts'
 import {
   allocateDepositAddressInTransaction,
@@ -42,6 +43,15 @@ async function pooled(merchantId: string): Promise<number> {
     [merchantId],
   )
   return result.rows[0]?.count ?? -1
+}
+
+/** Simulates claims: takes the `count` lowest pooled addresses out of the merchant's pool. */
+async function takePooled(merchantId: string, count: number): Promise<void> {
+  await database.pool.query(
+    `delete from deposit_address_pool where (merchant_id, hd_index) in (
+       select merchant_id, hd_index from deposit_address_pool where merchant_id = $1 order by hd_index limit $2)`,
+    [merchantId, count],
+  )
 }
 
 async function refillJobs(merchantId: string): Promise<number> {
@@ -84,23 +94,66 @@ describe('deposit address pool', () => {
     expect(await refillJobs(merchantId)).toBe(1)
   })
 
-  it('fills a pool to its target in batches and stops there (both sides of the target)', async () => {
+  it('fills a pool to its floor in batches and stops there (both sides of the floor)', async () => {
     const { merchantId, xpub } = await newMerchant()
     await allocate(merchantId, 'invoice', 'inv_seed')
-    const target = depositAddressLimits.poolTargetPerMerchant
-    const batch = depositAddressLimits.refillBatchMax
-    expect(await refillDepositAddressPool(database.pool, merchantId)).toBe(batch)
-    expect(await refillDepositAddressPool(database.pool, merchantId)).toBe(target - batch)
-    expect(await pooled(merchantId)).toBe(target)
+    const floor = depositAddressLimits.poolTargetMin
+    // More than one batch: each batch takes its own indexes, and they join up without a gap.
+    expect(floor).toBeGreaterThan(depositAddressLimits.refillBatchMax)
+    expect(await refillDepositAddressPool(database.pool, merchantId)).toBe(floor)
+    expect(await pooled(merchantId)).toBe(floor)
     expect(await refillDepositAddressPool(database.pool, merchantId)).toBe(0)
-    // One below the target: exactly one is derived.
+    // One below the floor: exactly one is derived.
     await allocate(merchantId, 'invoice', 'inv_one')
-    expect(await pooled(merchantId)).toBe(target - 1)
+    expect(await pooled(merchantId)).toBe(floor - 1)
     expect(await refillDepositAddressPool(database.pool, merchantId)).toBe(1)
     const indexes = await allIndexes(merchantId)
     expect(indexes.map((row) => row.hd_index)).toEqual(indexes.map((_, position) => position))
-    for (const row of indexes.filter((_, position) => position % 97 === 0))
+    for (const row of indexes.filter((_, position) => position % 97 === 0 || position > floor - 40))
       expect(row.address).toBe(deriveEvmAddress(xpub, row.hd_index).toLowerCase())
+  })
+
+  it('sizes the pool from the demand seen between two refills, not below the floor', async () => {
+    const { merchantId } = await newMerchant()
+    let nowMs = 0
+    const demand = new PoolDemand(() => nowMs)
+    const floor = depositAddressLimits.poolTargetMin
+    expect(await refillDepositAddressPool(database.pool, merchantId, demand)).toBe(floor)
+    // 600 taken in 1 s: 10 s of that demand is 6,000 addresses.
+    await takePooled(merchantId, 600)
+    nowMs = depositAddressLimits.demandSampleMinMs
+    const sized = (600 * depositAddressLimits.poolDemandCoverMs) / depositAddressLimits.demandSampleMinMs
+    expect(await refillDepositAddressPool(database.pool, merchantId, demand)).toBe(sized - (floor - 600))
+    expect(await pooled(merchantId)).toBe(sized)
+    // 50 taken in the next 10 s: below the floor's worth, so the target falls back to the floor.
+    await takePooled(merchantId, 50)
+    nowMs += 10_000
+    expect(await refillDepositAddressPool(database.pool, merchantId, demand)).toBe(0)
+    expect(await pooled(merchantId)).toBe(sized - 50)
+  })
+
+  it('keeps the index counter unlocked while a refill derives (only its own statement locks it)', async () => {
+    const { merchantId } = await newMerchant()
+    await allocate(merchantId, 'invoice', 'inv_seed')
+    const refilling = refillDepositAddressPool(database.pool, merchantId)
+    let done = false
+    void refilling.finally(() => {
+      done = true
+    })
+    let probes = 0
+    while (!done) {
+      // A lock held across the derivation (~0.2 s for 1,000) would fail this within 50 ms.
+      await withTransaction(database.pool, async (client) => {
+        await client.query("set local lock_timeout = '50ms'")
+        await client.query('select next_index from hd_index_counters where merchant_id = $1 for update', [
+          merchantId,
+        ])
+      })
+      probes += 1
+      await new Promise((resolve) => setTimeout(resolve, 10))
+    }
+    expect(await refilling).toBe(depositAddressLimits.poolTargetMin)
+    expect(probes).toBeGreaterThan(2)
   })
 
   it('gives 60 concurrent invoices 60 distinct pooled addresses, mixing pool and inline derivation', async () => {
@@ -166,7 +219,7 @@ describe('deposit address pool', () => {
     const idle = await newMerchant()
     await allocate(active.merchantId, 'invoice', 'inv_seed')
     await refillLowDepositAddressPools(database.pool)
-    expect(await pooled(active.merchantId)).toBeGreaterThanOrEqual(depositAddressLimits.refillBatchMax)
+    expect(await pooled(active.merchantId)).toBe(depositAddressLimits.poolTargetMin)
     expect(await pooled(idle.merchantId)).toBe(0)
   })
 
@@ -223,13 +276,15 @@ describe('deposit address pool', () => {
 
 describe('addresses held by an API process (docs/adr/0022)', () => {
   const errors: unknown[] = []
-  const reserveOf = (limits: { perMerchant: number; refillBelow: number; merchantsMax: number }) =>
-    new DepositAddressReserve(database.pool, (error) => errors.push(error), limits)
+  const reserveOf = (
+    limits: { sizeMin: number; sizeMax: number; merchantsMax: number },
+    nowMs: () => number = Date.now,
+  ) => new DepositAddressReserve(database.pool, (error) => errors.push(error), limits, nowMs)
 
   it('holds up to its size, fetches again below the threshold and never below it', async () => {
     const { merchantId } = await newMerchant()
     const start = await refillDepositAddressPool(database.pool, merchantId)
-    const reserve = reserveOf({ perMerchant: 8, refillBelow: 4, merchantsMax: 10 })
+    const reserve = reserveOf({ sizeMin: 8, sizeMax: 8, merchantsMax: 10 })
     expect(reserve.take(merchantId)).toBeUndefined() // nothing held yet: the caller goes two-step
     await reserve.settled()
     expect(reserve.heldCount(merchantId)).toBe(8)
@@ -250,12 +305,44 @@ describe('addresses held by an API process (docs/adr/0022)', () => {
     expect(errors).toEqual([])
   })
 
+  it('fetches more for a merchant taking fast, up to its most, and back to its least when it slows', async () => {
+    const { merchantId } = await newMerchant()
+    await refillDepositAddressPool(database.pool, merchantId)
+    let nowMs = 0
+    const reserve = reserveOf({ sizeMin: 8, sizeMax: 32, merchantsMax: 10 }, () => nowMs)
+    const takeMany = async (count: number) => {
+      for (let index = 0; index < count; index += 1) {
+        await reserve.takeOrAllocate(merchantId)
+        await reserve.settled()
+      }
+    }
+    await takeMany(1) // not yet tracked: the least
+    await takeMany(20)
+    expect(reserve.sizeOf(merchantId)).toBe(8) // less than reserveDemandSampleMinMs: not measured yet
+    nowMs = depositAddressLimits.reserveDemandSampleMinMs
+    await takeMany(1)
+    // 21 takes in 250 ms; 250 ms of that rate is 21.
+    const coverPerSample =
+      depositAddressLimits.reserveDemandCoverMs / depositAddressLimits.reserveDemandSampleMinMs
+    expect(reserve.sizeOf(merchantId)).toBe(21 * coverPerSample)
+    expect(reserve.heldCount(merchantId)).toBe(21 * coverPerSample)
+    await takeMany(99)
+    nowMs += depositAddressLimits.reserveDemandSampleMinMs
+    await takeMany(1)
+    expect(reserve.sizeOf(merchantId)).toBe(32) // 100 in 250 ms: capped
+    nowMs += 10 * depositAddressLimits.reserveDemandSampleMinMs
+    await takeMany(1)
+    expect(reserve.sizeOf(merchantId)).toBe(8) // 1 in 2.5 s: back to the least
+    await reserve.close()
+    expect(errors).toEqual([])
+  })
+
   it('holds for at most merchantsMax merchants; the next one always goes two-step', async () => {
     const first = await newMerchant()
     const second = await newMerchant()
     await refillDepositAddressPool(database.pool, first.merchantId)
     const secondStart = await refillDepositAddressPool(database.pool, second.merchantId)
-    const reserve = reserveOf({ perMerchant: 4, refillBelow: 2, merchantsMax: 1 })
+    const reserve = reserveOf({ sizeMin: 4, sizeMax: 4, merchantsMax: 1 })
     reserve.take(first.merchantId)
     await reserve.settled()
     reserve.take(second.merchantId)
@@ -266,10 +353,40 @@ describe('addresses held by an API process (docs/adr/0022)', () => {
     await reserve.close()
   })
 
+  it('with nothing held, takes the lowest pooled address, else derives the next index outside a transaction', async () => {
+    const { merchantId, xpub } = await newMerchant()
+    const reserve = reserveOf({ sizeMin: 4, sizeMax: 4, merchantsMax: 0 })
+    // No pool and nothing held: index 0, taken in a statement of its own, and the worker asked to fill.
+    const derived = await reserve.takeOrAllocate(merchantId)
+    expect(derived).toMatchObject({ address: deriveEvmAddress(xpub, 0).toLowerCase(), hdIndex: 0 })
+    expect(await refillJobs(merchantId)).toBe(1)
+    // While another transaction holds the counter row, the pool still answers without waiting on it.
+    await refillDepositAddressPool(database.pool, merchantId)
+    const counter = await database.pool.connect()
+    try {
+      await counter.query('begin')
+      await counter.query('select 1 from hd_index_counters where merchant_id = $1 for update', [merchantId])
+      expect((await reserve.takeOrAllocate(merchantId)).hdIndex).toBe(1)
+      await counter.query('rollback')
+    } finally {
+      counter.release()
+    }
+    expect(reserve.heldCount(merchantId)).toBe(0) // merchantsMax 0: nothing is held, one at a time
+    // Given back (its key was held), it goes to the pool rather than past merchantsMax.
+    const before = await pooled(merchantId)
+    reserve.giveBack(merchantId, derived)
+    for (let wait = 0; wait < 50 && (await pooled(merchantId)) === before; wait += 1)
+      await new Promise((resolve) => setTimeout(resolve, 20))
+    expect(await pooled(merchantId)).toBe(before + 1)
+    expect(reserve.heldCount(merchantId)).toBe(0)
+    await reserve.close()
+    expect(errors).toEqual([])
+  })
+
   it('gives back what it holds on close, and an address given back after close goes to the pool', async () => {
     const { merchantId } = await newMerchant()
     const start = await refillDepositAddressPool(database.pool, merchantId)
-    const reserve = reserveOf({ perMerchant: 6, refillBelow: 3, merchantsMax: 10 })
+    const reserve = reserveOf({ sizeMin: 6, sizeMax: 6, merchantsMax: 10 })
     reserve.take(merchantId)
     await reserve.settled()
     const held = reserve.take(merchantId)

@@ -1,9 +1,9 @@
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises'
 import { enqueueJob } from '../../db/job-queue.ts'
-import type { Pool, PoolClient } from '../../db/pool.ts'
+import type { Pool, PoolClient, Queryable } from '../../db/pool.ts'
 import type { GatedWriteBuilder } from '../../db/statement.ts'
-import { withTransaction } from '../../db/tx.ts'
-import { deriveAccountAddress, getAccountXpub } from '../keys/key.service.ts'
+import { deriveAccountAddress, deriveAccountAddresses, getAccountXpub } from '../keys/key.service.ts'
+import { type PoolDemand, type ReserveDemand, reserveAfterTake } from './deposit-address.demand.ts'
 import { depositAddressLimits } from './deposit-address.limits.ts'
 import {
   claimPooledAddress,
@@ -11,7 +11,6 @@ import {
   insertDepositAddressUnlessOwned,
   insertPooledAddresses,
   invoiceAddressWrite,
-  lockHdIndexCounter,
   type PooledAddress,
   returnPooledAddresses,
   selectPoolsBelow,
@@ -81,9 +80,9 @@ async function deriveForOwner(client: PoolClient, owner: DepositOwner): Promise<
   return existing
 }
 
-async function requestRefill(client: PoolClient, merchantId: string): Promise<void> {
+async function requestRefill(db: Queryable, merchantId: string): Promise<void> {
   await enqueueJob(
-    client,
+    db,
     refillDepositAddressPoolJobKind,
     { merchant_id: merchantId },
     { dedupeKey: `${refillDepositAddressPoolJobKind}:${merchantId}` },
@@ -91,87 +90,157 @@ async function requestRefill(client: PoolClient, merchantId: string): Promise<vo
 }
 
 /**
- * Tops the merchant's pool up towards its target, at most one batch per call; returns how many were
- * added. The index counter is locked first, so two refills of one merchant run one after the other.
+ * Tops the merchant's pool up to its target, in batches; returns how many were added. The target follows
+ * the merchant's recent demand as `demand` observed it (deposit-address.demand.ts), poolTargetMin when
+ * there is no estimate (a fresh worker, a one-off call). No transaction:
+ * each batch takes its indexes in one statement of its own (the counter row is locked for that statement
+ * only, so requests deriving inline never wait for a refill's derivation), derives them outside any
+ * transaction and inserts them. A crash between taking and inserting leaves an index gap (ADR 0018:
+ * harmless). Two refills of one merchant at once may overshoot the target by a batch: harmless too.
  */
-export async function refillDepositAddressPool(pool: Pool, merchantId: string): Promise<number> {
-  return await withTransaction(pool, async (client) => {
-    const next = await lockHdIndexCounter(client, merchantId)
-    const missing = depositAddressLimits.poolTargetPerMerchant - (await countPooled(client, merchantId))
-    if (missing <= 0) return 0
-    const account = await getAccountXpub(client, merchantId)
-    const derived: { hdIndex: number; address: string }[] = []
-    for (let hdIndex = next; derived.length < missing; hdIndex += 1) {
-      derived.push({ hdIndex, address: deriveAccountAddress(account.xpub, hdIndex).toLowerCase() })
-      if (derived.length === depositAddressLimits.refillBatchMax) break
-      if (derived.length % depositAddressLimits.deriveSliceMax === 0) await yieldToEventLoop()
-    }
-    await insertPooledAddresses(client, merchantId, account.accountIndex, derived)
-    await takeHdIndexes(client, merchantId, derived.length)
-    return derived.length
-  })
+export async function refillDepositAddressPool(
+  pool: Pool,
+  merchantId: string,
+  demand?: PoolDemand,
+): Promise<number> {
+  const pooled = await countPooled(pool, merchantId)
+  const target = demand?.observe(merchantId, pooled) ?? depositAddressLimits.poolTargetMin
+  const missing = target - pooled
+  if (missing <= 0) return 0
+  const account = await getAccountXpub(pool, merchantId)
+  let added = 0
+  while (added < missing) {
+    let count = missing - added
+    if (count > depositAddressLimits.refillBatchMax) count = depositAddressLimits.refillBatchMax
+    const first = await takeHdIndexes(pool, merchantId, count)
+    const derived = await deriveSliced(account.xpub, first, count)
+    await insertPooledAddresses(pool, merchantId, account.accountIndex, derived)
+    demand?.added(merchantId, count)
+    added += count
+  }
+  return added
 }
 
-/** Periodic: refills every active merchant's pool left below its target (a lost trigger, a restart). */
-export async function refillLowDepositAddressPools(pool: Pool): Promise<number> {
+/** Derives indexes `first … first + count - 1`, yielding to the event loop between slices. */
+async function deriveSliced(
+  accountXpub: string,
+  first: number,
+  count: number,
+): Promise<{ hdIndex: number; address: string }[]> {
+  const derived: { hdIndex: number; address: string }[] = []
+  while (derived.length < count) {
+    if (derived.length > 0) await yieldToEventLoop()
+    const sliceFirst = first + derived.length
+    let sliceCount = count - derived.length
+    if (sliceCount > depositAddressLimits.deriveSliceMax) sliceCount = depositAddressLimits.deriveSliceMax
+    const slice = deriveAccountAddresses(accountXpub, sliceFirst, sliceCount)
+    for (const [offset, address] of slice.entries())
+      derived.push({ hdIndex: sliceFirst + offset, address: address.toLowerCase() })
+  }
+  return derived
+}
+
+/**
+ * Periodic: refills every active merchant's pool left below its floor (a lost trigger, a restart), up
+ * to its demand-sized target. Pools between floor and target wait for their next claim trigger.
+ */
+export async function refillLowDepositAddressPools(pool: Pool, demand?: PoolDemand): Promise<number> {
   const low = await selectPoolsBelow(
     pool,
-    depositAddressLimits.poolTargetPerMerchant - depositAddressLimits.refillEveryClaims,
+    depositAddressLimits.poolTargetMin - depositAddressLimits.refillEveryClaims,
     depositAddressLimits.merchantsPerSweepMax,
   )
   let added = 0
-  for (const { merchantId } of low) added += await refillDepositAddressPool(pool, merchantId)
+  for (const { merchantId } of low) added += await refillDepositAddressPool(pool, merchantId, demand)
   return added
 }
 
 export type HeldAddress = PooledAddress
 
-type ReserveLimits = { perMerchant: number; refillBelow: number; merchantsMax: number }
+type ReserveLimits = { sizeMin: number; sizeMax: number; merchantsMax: number }
 
 const reserveLimits: ReserveLimits = {
-  perMerchant: depositAddressLimits.reservePerMerchant,
-  refillBelow: depositAddressLimits.reserveRefillBelow,
+  sizeMin: depositAddressLimits.reserveMin,
+  sizeMax: depositAddressLimits.reserveMax,
   merchantsMax: depositAddressLimits.reserveMerchantsMax,
 }
 
 /**
  * Pooled addresses an API process holds in memory, per merchant, so that creating an invoice knows its
  * address before it writes and can write everything in one statement (ADR 0022). `take` never waits:
- * with nothing held it answers undefined (the caller claims from the pool in its transaction) and
- * fetches more in the background. What the process still holds at `close` goes back to the pool; what
- * dies with it is an index gap, as a rolled-back claim's is (ADR 0018).
+ * with nothing held it answers undefined and fetches more in the background. How many are fetched
+ * follows the merchant's recent take rate in this process (deposit-address.demand.ts), so a busy
+ * merchant's reserve does not run dry between two fetches. What the process still holds at `close` goes
+ * back to the pool; what dies with it is an index gap, as a rolled-back claim's is (ADR 0018).
  */
 export class DepositAddressReserve {
   readonly #pool: Pool
   readonly #held = new Map<string, HeldAddress[]>()
+  /** Take rates of the merchants in #held (same bound). */
+  readonly #demand = new Map<string, ReserveDemand>()
   readonly #fetching = new Map<string, Promise<void>>()
   readonly #onError: (error: unknown) => void
   readonly #limits: ReserveLimits
+  readonly #nowMs: () => number
   #closed = false
 
-  constructor(pool: Pool, onError: (error: unknown) => void, limits: Partial<ReserveLimits> = {}) {
+  constructor(
+    pool: Pool,
+    onError: (error: unknown) => void,
+    limits: Partial<ReserveLimits> = {},
+    nowMs: () => number = Date.now,
+  ) {
     this.#pool = pool
     this.#onError = onError
     this.#limits = { ...reserveLimits, ...limits }
+    this.#nowMs = nowMs
   }
 
   /** A held address of the merchant's, or undefined when none is held right now. */
   take(merchantId: string): HeldAddress | undefined {
     const held = this.#held.get(merchantId)
     const address = held?.pop()
-    if ((held?.length ?? 0) < this.#limits.refillBelow) this.#fetch(merchantId)
+    // Fetched for when fewer than half its size are left: the other half covers the fetch.
+    if ((held?.length ?? 0) * 2 < this.#noteTake(merchantId)) this.#fetch(merchantId)
     return address
   }
 
-  /** An address taken but not used (its statement wrote nothing, or failed) is held again. */
+  /** The merchant's reserve size (addresses) after counting one more take. */
+  #noteTake(merchantId: string): number {
+    const bounds = { minimum: this.#limits.sizeMin, maximum: this.#limits.sizeMax }
+    if (!this.#held.has(merchantId)) return bounds.minimum
+    const demand = reserveAfterTake(this.#demand.get(merchantId), this.#nowMs(), bounds)
+    this.#demand.set(merchantId, demand)
+    return demand.size
+  }
+
+  /** The size the merchant's reserve is fetched up to now (tests, metrics). */
+  sizeOf(merchantId: string): number {
+    return this.#demand.get(merchantId)?.size ?? this.#limits.sizeMin
+  }
+
+  /**
+   * A held address, or with none held one for this request alone, outside any transaction: the
+   * merchant's lowest pooled address, else the next HD index (its counter row locked for that one
+   * statement) derived here. Never waits for another request's or a refill's lock.
+   */
+  async takeOrAllocate(merchantId: string): Promise<HeldAddress> {
+    const held = this.take(merchantId)
+    if (held !== undefined) return held
+    const [pooled] = await takePooledAddresses(this.#pool, merchantId, 1)
+    if (pooled !== undefined) return pooled
+    return await deriveNextAddress(this.#pool, merchantId)
+  }
+
+  /** An address taken but not used (its statement wrote nothing) is held again. */
   giveBack(merchantId: string, address: HeldAddress): void {
-    if (this.#closed) {
+    const held = this.#held.get(merchantId)
+    // Closed, or a merchant beyond merchantsMax (its address was taken for one request): back to the pool.
+    if (this.#closed || held === undefined) {
       void returnPooledAddresses(this.#pool, merchantId, [address]).catch(this.#onError)
       return
     }
-    const held = this.#held.get(merchantId) ?? []
     held.push(address)
-    this.#held.set(merchantId, held)
   }
 
   /** How many addresses of the merchant's are held (tests, metrics). */
@@ -207,24 +276,34 @@ export class DepositAddressReserve {
   async #fetchNow(merchantId: string): Promise<void> {
     const held = this.#held.get(merchantId) ?? []
     this.#held.set(merchantId, held)
-    const wanted = this.#limits.perMerchant - held.length
+    const wanted = this.sizeOf(merchantId) - held.length
     if (wanted <= 0) return
-    const taken = await withTransaction(this.#pool, async (client) => {
-      const rows = await takePooledAddresses(client, merchantId, wanted)
-      // Same trigger as a single claim's: crossing every N-th index asks the worker for a refill.
-      if (
-        rows.length < wanted ||
-        rows.some((row) => row.hdIndex % depositAddressLimits.refillEveryClaims === 0)
-      )
-        await requestRefill(client, merchantId)
-      return rows
-    })
+    // One statement, no transaction: what it took is held before anything else can fail.
+    const taken = await takePooledAddresses(this.#pool, merchantId, wanted)
     if (this.#closed) {
       await returnPooledAddresses(this.#pool, merchantId, taken)
       return
     }
     held.push(...taken)
+    // Same trigger as a single claim's: crossing every N-th index (or an empty pool) asks for a refill.
+    if (
+      taken.length < wanted ||
+      taken.some((row) => row.hdIndex % depositAddressLimits.refillEveryClaims === 0)
+    )
+      await requestRefill(this.#pool, merchantId)
   }
+}
+
+/**
+ * The merchant's next HD index, taken in a statement of its own, derived outside any transaction. An
+ * index taken by a request that then fails is a gap (ADR 0018). Asks the worker to fill the pool.
+ */
+async function deriveNextAddress(pool: Pool, merchantId: string): Promise<HeldAddress> {
+  const account = await getAccountXpub(pool, merchantId)
+  const hdIndex = await takeHdIndexes(pool, merchantId, 1)
+  await requestRefill(pool, merchantId)
+  const address = deriveAccountAddress(account.xpub, hdIndex).toLowerCase()
+  return { address, hdAccount: account.accountIndex, hdIndex }
 }
 
 /** The write of a held address for a new invoice, gated as db/statement.ts describes. */
