@@ -1,4 +1,5 @@
 import type { Queryable } from '../../db/pool.ts'
+import type { SqlPart } from '../../db/statement.ts'
 import { wakeWorkers } from '../../db/wake.ts'
 import { assert } from '../../lib/assert.ts'
 import type { EventPayload, StoredEvent } from './event.types.ts'
@@ -137,6 +138,30 @@ export async function insertEvents(
     ],
   )
   await wakeWorkers(db, dispatch.jobKind)
+}
+
+/**
+ * The write of events whose rows the caller's CTE `source` yields — columns id, type, merchant_id,
+ * subject_id, payload (jsonb) — and of their fan-out jobs, as CTEs of the caller's statement
+ * (db/statement.ts): for a producer that builds payloads in SQL from rows it writes in that statement.
+ * Same guarantees as insertEvents; the caller wakes the workers after its statement.
+ */
+export function eventsFromSourceCtes(
+  source: string,
+  dispatch: Readonly<{ jobKind: string; attemptsMax: number }>,
+): SqlPart {
+  return {
+    text: `events_inserted as (
+       insert into events (id, type, merchant_id, subject_id, payload)
+       select id, type, merchant_id, subject_id, payload from ${source}
+       returning id
+     ), events_dispatch as (
+       insert into jobs (kind, payload, attempts_max, dedupe_key)
+       select $1, jsonb_build_object('eventId', id), $2, id from events_inserted
+       on conflict (dedupe_key) do nothing
+     )`,
+    values: [dispatch.jobKind, dispatch.attemptsMax],
+  }
 }
 
 /** Events with a sequence above `afterSequence`, in sequence order, at most `limit` (live streams). */

@@ -1,8 +1,11 @@
 import type { Queryable } from '../../db/pool.ts'
+import type { SqlPart } from '../../db/statement.ts'
+import { wakeWorkers } from '../../db/wake.ts'
 import { assert } from '../../lib/assert.ts'
 import { newId } from '../../lib/ids.ts'
 import { eventLimits } from './event.limits.ts'
 import {
+  eventsFromSourceCtes,
   findEvent,
   findEvents,
   insertEvent,
@@ -151,6 +154,27 @@ export async function recordEvents(client: Queryable, inputs: readonly NewEvent[
     })),
     { jobKind: dispatchEventJobKind, attemptsMax: eventLimits.dispatchAttemptsMax },
   )
+}
+
+/**
+ * Events whose rows a CTE of the caller's statement yields (id, type, merchant_id, subject_id, payload),
+ * written with their dispatch jobs as further CTEs of that statement (db/statement.ts). For producers
+ * that build payloads in SQL from rows they write in the same statement (the deposit watcher: thousands
+ * per range). Their types must be known event types; payloads follow serializeEventPayload's rules.
+ * Call eventsWritten after the statement.
+ */
+export function eventsFromSource(source: string, types: readonly string[]): SqlPart {
+  for (const type of types)
+    assert((eventTypes as readonly string[]).includes(type), `unknown event type ${type}`)
+  return eventsFromSourceCtes(source, {
+    jobKind: dispatchEventJobKind,
+    attemptsMax: eventLimits.dispatchAttemptsMax,
+  })
+}
+
+/** After a statement that wrote eventsFromSource: wakes the dispatchers (after commit, db/wake.ts). */
+export async function eventsWritten(db: Queryable): Promise<void> {
+  await wakeWorkers(db, dispatchEventJobKind)
 }
 
 /**

@@ -6,7 +6,11 @@ import { importTestSanctionsList } from '../../../test/setup/sanctions.ts'
 import { withTransaction } from '../../db/tx.ts'
 import type { TokenTransferLog } from '../chains/chain.types.ts'
 import { createMerchant } from '../merchants/merchant.service.ts'
-import { loadAddressPrefixesAfter, recordObservedTransfers } from './payment-recording.service.ts'
+import {
+  loadAddressPrefixesAfter,
+  paymentEventPayload,
+  recordObservedTransfers,
+} from './payment-recording.service.ts'
 
 // The watcher's recording path on real PostgreSQL: the bulk insert confirms recipients and takes their
 // owners itself (no owner query of its own), and the packed address load reads every address.
@@ -88,6 +92,21 @@ describe('recordObservedTransfers', () => {
       [[...ours, notOurs]],
     )
     expect(events.rows.map((row) => row.subject_id).sort()).toEqual(recorded.map((p) => p.id).sort())
+
+    // Built in SQL by the insert's statement: the same payload as paymentEventPayload, with a dispatch job.
+    const written = await database.pool.query<{ id: string; subject_id: string; payload: unknown }>(
+      "select id, subject_id, payload from events where type = 'payment.initiated' and subject_id = any($1)",
+      [recorded.map((p) => p.id)],
+    )
+    for (const event of written.rows) {
+      const payment = recorded.find((p) => p.id === event.subject_id) as (typeof recorded)[number]
+      expect(event.payload).toEqual(paymentEventPayload(payment, network))
+    }
+    const jobs = await database.pool.query<{ count: number }>(
+      "select count(*)::int as count from jobs where kind = 'dispatch-event' and dedupe_key = any($1)",
+      [written.rows.map((row) => row.id)],
+    )
+    expect(jobs.rows[0]?.count).toBe(2)
 
     // Seen again (a rescan): nothing new, no event.
     const again = await withTransaction(database.pool, (client) =>

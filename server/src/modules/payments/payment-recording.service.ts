@@ -4,7 +4,7 @@ import type { Pool, PoolClient, Queryable } from '../../db/pool.ts'
 import { assert } from '../../lib/assert.ts'
 import { newId } from '../../lib/ids.ts'
 import type { TokenTransferLog } from '../chains/chain.types.ts'
-import { recordEvents } from '../events/event.service.ts'
+import { eventsFromSource, eventsWritten, recordEvents } from '../events/event.service.ts'
 import type { EventPayload } from '../events/event.types.ts'
 import { createTransfers, getOrCreateAccounts, getOrCreateSystemAccount } from '../ledger/ledger.service.ts'
 import type { AccountInput, TransferRequest } from '../ledger/ledger.types.ts'
@@ -36,7 +36,8 @@ export function dustThresholdMinor(token: TokenConfig): bigint {
   return token.decimals >= 2 ? 10n ** BigInt(token.decimals - 2) : 1n
 }
 
-function paymentPayload(payment: Payment, network: NetworkConfig): EventPayload {
+/** A payment event's payload. payment.repo.ts builds the same shape in SQL for newly stored payments. */
+export function paymentEventPayload(payment: Payment, network: NetworkConfig): EventPayload {
   return {
     payment_id: payment.id,
     network: network.name,
@@ -74,8 +75,8 @@ async function notifyOwner(client: PoolClient, payment: Payment, change: string)
  * Records transfers whose recipient may be one of our addresses (candidates from the address set):
  * screens senders, classifies and stores each — the insert confirms the recipient is a deposit address
  * and takes its owner — and writes its event. Runs in the caller's transaction (with the cursor advance),
- * so a crash records all or nothing. A range of thousands of transfers costs a handful of statements
- * (screening, bulk upsert, bulk events). A candidate that is not ours (an 8-byte prefix shared with a
+ * so a crash records all or nothing. A range of thousands of transfers costs two statements (screening;
+ * the bulk upsert, which also writes the events). A candidate that is not ours (an 8-byte prefix shared with a
  * watched address: about one in 10^13 logs) has its sender screened too, and is then not stored.
  */
 export async function recordObservedTransfers(
@@ -89,7 +90,7 @@ export async function recordObservedTransfers(
     (await screenAddresses(client, senders)).map((result, index) => [senders[index], result]),
   )
   const tokens = new Map(network.tokens.map((token) => [token.contractAddress.toLowerCase(), token]))
-  const events = new Map<string, PaymentEventType>()
+  const types = new Set<PaymentEventType>()
   const rows = transfers.map((transfer) => {
     const token = tokens.get(transfer.tokenAddress)
     const screened = screening.get(transfer.from)
@@ -99,7 +100,7 @@ export async function recordObservedTransfers(
       dustThresholdMinor: token === undefined ? 0n : dustThresholdMinor(token),
       senderSanctioned: screened?.hit === true,
     })
-    if (event !== null) events.set(`${transfer.txHash}:${transfer.logIndex}`, event)
+    if (event !== null) types.add(event)
     return {
       id: newId('pay'),
       network: network.name,
@@ -113,17 +114,19 @@ export async function recordObservedTransfers(
         matches: screened?.matches ?? [],
         lists: screened?.screenedAgainst ?? [],
       },
+      event: event === null ? null : { id: newId('evt'), type: event },
     }
   })
-  const recorded = await upsertObservedPayments(client, rows)
-  await emitAll(
-    client,
-    recorded.flatMap((payment) => {
-      const type = events.get(`${payment.txHash}:${payment.logIndex}`)
-      return type === undefined ? [] : [{ type, payment }]
-    }),
-    network,
+  // The events are written by the insert's own statement, from the stored rows (payment.repo.ts).
+  const recorded = await upsertObservedPayments(client, rows, network.chainId, (source) =>
+    eventsFromSource(source, [...types]),
   )
+  await eventsWritten(client)
+  const eventOf = new Map(rows.map((row) => [`${row.txHash}:${row.logIndex}`, row.event?.type]))
+  for (const payment of recorded) {
+    const type = eventOf.get(`${payment.txHash}:${payment.logIndex}`)
+    if (type !== undefined) await notifyOwner(client, payment, type)
+  }
   return recorded
 }
 
@@ -139,7 +142,7 @@ async function emitAll(
       type,
       merchantId: payment.merchantId,
       subjectId: payment.id,
-      payload: paymentPayload(payment, network),
+      payload: paymentEventPayload(payment, network),
     })),
   )
   for (const { type, payment } of changes) await notifyOwner(client, payment, type)

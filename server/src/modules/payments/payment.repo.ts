@@ -1,4 +1,5 @@
 import type { Queryable } from '../../db/pool.ts'
+import { joinSqlParts, type SqlPart } from '../../db/statement.ts'
 import type { DepositAddress, DepositOwnerKind, Payment, PaymentStatus } from './payment.types.ts'
 
 type DepositAddressRow = {
@@ -228,7 +229,10 @@ export async function selectPayment(db: Queryable, id: string): Promise<Payment 
 }
 
 /** A transfer to store; its owner is the deposit address's, joined in by the insert. */
-export type ObservedPaymentInsert = Omit<PaymentInsert, 'merchantId' | 'ownerKind' | 'ownerId'>
+export type ObservedPaymentInsert = Omit<PaymentInsert, 'merchantId' | 'ownerKind' | 'ownerId'> & {
+  /** The event recording it emits, with the id it gets; null for none (dust, unsupported). */
+  event: Readonly<{ id: string; type: string }> | null
+}
 
 /**
  * upsertObservedPayment for a whole range in one statement (same revival rule for orphaned rows). Only
@@ -238,10 +242,18 @@ export type ObservedPaymentInsert = Omit<PaymentInsert, 'merchantId' | 'ownerKin
  * database decides come back: a catch-up range writes thousands of rows, and per-element array
  * encoding and full-row parsing cost more than the insert. The other fields of a stored row are the
  * input's (same natural key: the same transfer).
+ *
+ * Each stored row's event is written by the same statement: its payload is built here from the stored
+ * row (the shape of paymentEventPayload, payment-recording.service.ts; a test holds the two equal), and
+ * `events` — the events module's part (event.service.ts eventsFromSource) — writes it from the CTE
+ * `payment_events`. Built in Node, the payloads and their separate statement were a third of a
+ * catch-up range's write (docs/adr/0011).
  */
 export async function upsertObservedPayments(
   db: Queryable,
   payments: readonly ObservedPaymentInsert[],
+  chainId: number,
+  events: (source: string) => SqlPart,
 ): Promise<Payment[]> {
   if (payments.length === 0) return []
   const rows = payments.map((p) => ({
@@ -258,24 +270,46 @@ export async function upsertObservedPayments(
     amount: p.amount.toString(),
     status: p.status,
     screening: p.screening,
+    event_id: p.event?.id ?? null,
+    event_type: p.event?.type ?? null,
   }))
+  const stored: SqlPart = {
+    text: `with observed as (
+       select * from json_to_recordset($1::json) as p(id text, network text, tx_hash text, log_index integer,
+         block_number bigint, block_hash text, token_address text, asset_id text, from_address text,
+         to_address text, amount numeric, status text, screening jsonb, event_id text, event_type text)
+     ), stored as (
+       insert into payments (id, network, tx_hash, log_index, block_number, block_hash, token_address, asset_id,
+         from_address, to_address, amount, status, merchant_id, owner_kind, owner_id, screening)
+       select p.id, p.network, p.tx_hash, p.log_index, p.block_number, p.block_hash, p.token_address,
+         p.asset_id, p.from_address, p.to_address, p.amount, p.status, d.merchant_id, d.owner_kind,
+         d.owner_id, p.screening
+       from observed p, deposit_addresses d
+       where d.address = p.to_address
+       on conflict (network, tx_hash, log_index) do update
+         set block_number = excluded.block_number, block_hash = excluded.block_hash, status = excluded.status,
+             screening = excluded.screening, confirmed_at = null, detected_at = now(), updated_at = now()
+         where payments.status = 'orphaned'
+       returning *
+     ), payment_events as (
+       select o.event_id as id, o.event_type as type, s.merchant_id, s.id as subject_id,
+         jsonb_build_object('payment_id', s.id, 'network', s.network, 'chain_id', $2::integer,
+           'asset', s.asset_id, 'amount', s.amount::text, 'tx_hash', s.tx_hash, 'log_index', s.log_index,
+           'block_number', s.block_number::text, 'from', s.from_address, 'to', s.to_address,
+           'status', s.status, 'owner', jsonb_build_object('kind', s.owner_kind, 'id', s.owner_id)) as payload
+       from stored s
+       join observed o on o.network = s.network and o.tx_hash = s.tx_hash and o.log_index = s.log_index
+       where o.event_id is not null
+     ),`,
+    values: [JSON.stringify(rows), chainId],
+  }
+  const tail: SqlPart = {
+    text: `select id, network, tx_hash, log_index, asset_id, status, final, ledger_transfer_id, detected_at,
+       confirmed_at, finalized_at, merchant_id, owner_kind, owner_id from stored`,
+    values: [],
+  }
   const result = await db.query<StoredPaymentColumns>(
-    `insert into payments (id, network, tx_hash, log_index, block_number, block_hash, token_address, asset_id,
-       from_address, to_address, amount, status, merchant_id, owner_kind, owner_id, screening)
-     select p.id, p.network, p.tx_hash, p.log_index, p.block_number, p.block_hash, p.token_address,
-       p.asset_id, p.from_address, p.to_address, p.amount, p.status, d.merchant_id, d.owner_kind,
-       d.owner_id, p.screening
-     from json_to_recordset($1::json) as p(id text, network text, tx_hash text, log_index integer,
-       block_number bigint, block_hash text, token_address text, asset_id text, from_address text,
-       to_address text, amount numeric, status text, screening jsonb), deposit_addresses d
-     where d.address = p.to_address
-     on conflict (network, tx_hash, log_index) do update
-       set block_number = excluded.block_number, block_hash = excluded.block_hash, status = excluded.status,
-           screening = excluded.screening, confirmed_at = null, detected_at = now(), updated_at = now()
-       where payments.status = 'orphaned'
-     returning id, network, tx_hash, log_index, asset_id, status, final, ledger_transfer_id, detected_at,
-       confirmed_at, finalized_at, merchant_id, owner_kind, owner_id`,
-    [JSON.stringify(rows)],
+    joinSqlParts([stored, events('payment_events'), tail], '\n'),
   )
   const byKey = new Map(payments.map((p) => [`${p.network}:${p.txHash}:${p.logIndex}`, p]))
   return result.rows.map((row) => {
