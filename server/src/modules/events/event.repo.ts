@@ -1,5 +1,5 @@
 import type { Queryable } from '../../db/pool.ts'
-import type { SqlPart } from '../../db/statement.ts'
+import { joinSqlParts, type SqlPart } from '../../db/statement.ts'
 import { wakeWorkers } from '../../db/wake.ts'
 import { assert } from '../../lib/assert.ts'
 import type { EventPayload, StoredEvent } from './event.types.ts'
@@ -117,26 +117,21 @@ export async function insertEvents(
   dispatch: Readonly<{ jobKind: string; attemptsMax: number }>,
 ): Promise<void> {
   if (events.length === 0) return
-  await db.query(
-    `with inserted as (
-       insert into events (id, type, merchant_id, subject_id, payload)
-       select id, type, merchant_id, subject_id, payload::jsonb
+  const source: SqlPart = {
+    text: `new_events as (
+       select id, type, merchant_id, subject_id, payload::jsonb as payload
        from unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[]) as e(id, type, merchant_id, subject_id, payload)
-       returning id
-     )
-     insert into jobs (kind, payload, attempts_max, dedupe_key)
-     select $6, jsonb_build_object('eventId', id), $7, id from inserted
-     on conflict (dedupe_key) do nothing`,
-    [
+     )`,
+    values: [
       events.map((event) => event.id),
       events.map((event) => event.type),
       events.map((event) => event.merchantId),
       events.map((event) => event.subjectId),
       events.map((event) => event.payloadJson),
-      dispatch.jobKind,
-      dispatch.attemptsMax,
     ],
-  )
+  }
+  const statement = joinSqlParts([source, eventsFromSourceCtes('new_events', dispatch)], ',\n')
+  await db.query({ text: `with ${statement.text} select 1`, values: statement.values })
   await wakeWorkers(db, dispatch.jobKind)
 }
 
