@@ -17,6 +17,7 @@ import { JobScheduler } from '../jobs/scheduler.ts'
 import { schedulePayouts } from '../jobs/send-payouts.ts'
 import { scheduleSweeps } from '../jobs/sweep-deposits.ts'
 import { createLogger, type Logger } from '../lib/logger.ts'
+import { addressDerivationEngine } from '../modules/keys/key.service.ts'
 import type { MasterKeyProvider } from '../modules/keys/key.types.ts'
 import { recordGatewayHotWallet } from '../modules/sweeps/sweep.service.ts'
 import { bootstrapDevnet } from './devnet-bootstrap.ts'
@@ -114,6 +115,8 @@ export async function startRuntime(config: Config, role: Role): Promise<Runtime>
     closers.push({ name: 'database pool', close: () => pool.end() })
     const applied = await migrate(pool)
     if (applied.length > 0) logger.info({ migrations: applied }, 'migrations applied')
+    logger.info({ engine: addressDerivationEngine() }, 'deposit address derivation')
+    logger.info({ addressDerivation: addressDerivationEngine() }, 'deposit addresses derived with')
     if (role === 'migrate') {
       return {
         config,

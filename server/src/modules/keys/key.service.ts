@@ -20,7 +20,9 @@ import {
   entropyFromMnemonic,
   generateBip39Entropy,
   mnemonicFromEntropy,
+  type PublicDerivationEngine,
   parseEvmKeyPath,
+  publicDerivationEngine,
   seedFromEntropy,
 } from './key.hd.ts'
 import {
@@ -178,6 +180,11 @@ export function deriveAccountAddress(accountXpub: string, index: number): Addres
 /** Deposit addresses `first … first + count - 1` under an account xpub: as deriveAccountAddress, batched. */
 export function deriveAccountAddresses(accountXpub: string, first: number, count: number): Address[] {
   return deriveEvmAddresses(accountXpub, first, count)
+}
+
+/** The curve code deriving deposit addresses in this process (docs/adr/0024): logged at start-up. */
+export function addressDerivationEngine(): PublicDerivationEngine {
+  return publicDerivationEngine
 }
 
 export type MasterKeyRotation = Readonly<{ rotated: number; fromMasterKeyId: string; toMasterKeyId: string }>
