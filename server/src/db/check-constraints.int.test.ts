@@ -99,6 +99,46 @@ const corpus: readonly (string | null)[] = [
   `xprv${'A'.repeat(110)}`,
 ]
 
+/** Characters to draw from: every class's members and edges, neighbours of each range, and non-ASCII. */
+const alphabet = [...'0123456789abcdefABCDEFgGzZxXIlOo/:;@[\\]^`{|}_-. ', 'é', '€', 'ſ', 'K', '\n']
+
+/** A deterministic pseudo-random stream (mulberry32), so a failure names values that reproduce. */
+function randomStream(seed: number): () => number {
+  let state = seed
+  return () => {
+    state = (state + 0x6d2b79f5) | 0
+    let t = Math.imul(state ^ (state >>> 15), 1 | state)
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  }
+}
+
+/**
+ * Values on both sides of an old pattern `^prefix[class]{min,max}$`: for each count around each bound,
+ * strings of the class's own characters (accepted at a count in range), the same with one character
+ * drawn from the whole alphabet, and the same with the prefix's case flipped.
+ */
+function valuesAround(pattern: string): string[] {
+  const parsed = /^\^([^[]*)\[([^\]]+)\]\{(\d+)(?:,(\d+))?\}\$$/.exec(pattern)
+  if (parsed === null) throw new Error(`unexpected pattern ${pattern}`)
+  const [, prefix = '', characterClass = '', minText = '0', maxText] = parsed
+  const min = Number(minText)
+  const max = Number(maxText ?? minText)
+  const member = new RegExp(`^[${characterClass}]$`)
+  const members = alphabet.filter((character) => member.test(character))
+  const random = randomStream(min * 1_000 + max)
+  const pick = (from: readonly string[]) => from[Math.floor(random() * from.length)] ?? ''
+  const counts = [...new Set([min - 1, min, min + 1, max - 1, max, max + 1])].filter((count) => count >= 0)
+  return counts.flatMap((count) =>
+    Array.from({ length: 12 }, (_, variant) => {
+      const characters = Array.from({ length: count }, () => pick(members))
+      if (variant % 3 === 1 && count > 0) characters[Math.floor(random() * count)] = pick(alphabet)
+      const head = variant % 3 === 2 ? prefix.toUpperCase() : prefix
+      return head + characters.join('')
+    }),
+  )
+}
+
 type CheckRow = { name: string; table: string; column: string; definition: string }
 
 async function checks(): Promise<CheckRow[]> {
@@ -125,15 +165,20 @@ describe('format checks (migration 0022)', () => {
       expect(check, name).toBeDefined()
       if (check === undefined) continue
       const expression = check.definition.replace(/^CHECK /, '')
-      for (const value of corpus) {
-        const result = await database.pool.query<{ now: boolean | null; before: boolean | null }>(
-          `select ${expression} as now, $1::text ~ $2 as before from (select $1::text as "${check.column}") as row`,
-          [value, pattern],
-        )
-        const { now, before } = result.rows[0] ?? {}
-        // A CHECK passes on true or null, so compare what each would let through.
-        expect({ name, value, passes: now !== false }).toEqual({ name, value, passes: before !== false })
-      }
+      const values = [...corpus, ...valuesAround(pattern)]
+      const result = await database.pool.query<{
+        value: string | null
+        now: boolean | null
+        before: boolean | null
+      }>(
+        `select "${check.column}" as value, ${expression} as now, "${check.column}" ~ $2 as before
+         from unnest($1::text[]) as row("${check.column}")`,
+        [values, pattern],
+      )
+      expect(result.rows).toHaveLength(values.length)
+      // A CHECK passes on true or null, so compare what each would let through.
+      const differing = result.rows.filter((row) => (row.now !== false) !== (row.before !== false))
+      expect(differing.map((row) => ({ name, value: row.value }))).toEqual([])
     }
   })
 

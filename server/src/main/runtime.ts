@@ -115,8 +115,14 @@ export async function startRuntime(config: Config, role: Role): Promise<Runtime>
     closers.push({ name: 'database pool', close: () => pool.end() })
     const applied = await migrate(pool)
     if (applied.length > 0) logger.info({ migrations: applied }, 'migrations applied')
-    logger.info({ engine: addressDerivationEngine() }, 'deposit address derivation')
-    logger.info({ addressDerivation: addressDerivationEngine() }, 'deposit addresses derived with')
+    const derivation = addressDerivationEngine()
+    if (derivation.fallbackReason === undefined)
+      logger.info({ engine: derivation.engine }, 'deposit address derivation')
+    else
+      logger.warn(
+        { engine: derivation.engine, reason: derivation.fallbackReason },
+        'deposit address derivation: libsecp256k1 did not load; @noble/curves costs ~4x the CPU per address',
+      )
     if (role === 'migrate') {
       return {
         config,

@@ -5,8 +5,8 @@
 -- ~4.5 µs for an address and ~17 µs for an Idempotency-Key's {1,255}, against ~0.4-0.9 µs for the
 -- unbounded class plus a length test. Every row of payments, chain_blocks, deposit_addresses and
 -- idempotency_keys paid it: about a tenth of the database's CPU per invoice. Each rewritten check accepts
--- exactly the values the old one did: the class admits only ASCII characters, so the character length is
--- the number of class characters, and the length is tested first so a wrong length stops there.
+-- exactly the values the old one did: a bracket class matches one character and length() counts
+-- characters, so fixing the length fixes the count the repeat did.
 -- `check-constraints.int.test.ts` holds both sides of each, and refuses a bounded repeat in any check.
 
 alter table hd_accounts drop constraint hd_accounts_xpub_check,

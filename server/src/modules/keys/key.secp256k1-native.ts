@@ -17,21 +17,27 @@ type Secp256k1Addon = {
 
 type AddonModule = { Secp256k1: new () => Secp256k1Addon }
 
-function loadAddon(): Secp256k1Addon | undefined {
+function loadAddon(): { addon: Secp256k1Addon } | { loadError: string } {
   try {
     const require = createRequire(import.meta.url)
     const packageDirectory = dirname(require.resolve('secp256k1/package.json'))
     const load = require('node-gyp-build') as (directory: string) => AddonModule
-    return new (load(packageDirectory).Secp256k1)()
-  } catch {
-    return undefined // no prebuilt addon for this platform and none built: the caller uses @noble/curves
+    return { addon: new (load(packageDirectory).Secp256k1)() }
+  } catch (error) {
+    // No prebuilt addon for this platform and none built: the caller uses @noble/curves, and start-up
+    // logs this reason (a path or a missing symbol; no secret is involved in loading).
+    return { loadError: error instanceof Error ? error.message : String(error) }
   }
 }
 
-const addon = loadAddon()
+const loaded = loadAddon()
+const addon = 'addon' in loaded ? loaded.addon : undefined
 
 /** True when libsecp256k1 is in use for public derivation (logged at start-up; tested on linux-x64). */
 export const nativePublicDerivation = addon !== undefined
+
+/** Why the addon did not load, when it did not. */
+export const nativeLoadError: string | undefined = 'loadError' in loaded ? loaded.loadError : undefined
 
 /**
  * `parent + tweak·G` as a 65-byte uncompressed point, or undefined when the tweak is out of range or the
@@ -40,7 +46,9 @@ export const nativePublicDerivation = addon !== undefined
  */
 export function tweakAddPublicKey(parent: Uint8Array, tweak: Uint8Array): Uint8Array | undefined {
   if (addon === undefined) throw new Error('libsecp256k1 is not loaded: check nativePublicDerivation first')
-  // The addon reads 32 bytes from the tweak without checking its length.
+  // The addon checks the tweak's length but not the output's: an output of the wrong size reaches
+  // libsecp256k1's illegal-argument handler, which aborts the process. So the output is allocated here,
+  // always 65 bytes, and both inputs are checked before the call.
   if (parent.length !== 65 || tweak.length !== 32) throw new Error('tweakAddPublicKey: wrong input length')
   const output = new Uint8Array(65)
   const result = addon.publicKeyTweakAdd(output, parent, tweak)

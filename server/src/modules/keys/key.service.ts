@@ -36,6 +36,7 @@ import {
   nextAccountIndex,
   updateSecretEnvelope,
 } from './key.repo.ts'
+import { nativeLoadError } from './key.secp256k1-native.ts'
 import type { EvmSigningKey, HdAccount, KeysInitialised, MasterKeyProvider, SecretKind } from './key.types.ts'
 
 /**
@@ -182,9 +183,11 @@ export function deriveAccountAddresses(accountXpub: string, first: number, count
   return deriveEvmAddresses(accountXpub, first, count)
 }
 
-/** The curve code deriving deposit addresses in this process (docs/adr/0024): logged at start-up. */
-export function addressDerivationEngine(): PublicDerivationEngine {
-  return publicDerivationEngine
+/** The curve code deriving deposit addresses in this process (docs/adr/0024), and why, if not native. */
+export function addressDerivationEngine(): { engine: PublicDerivationEngine; fallbackReason?: string } {
+  return nativeLoadError === undefined
+    ? { engine: publicDerivationEngine }
+    : { engine: publicDerivationEngine, fallbackReason: nativeLoadError }
 }
 
 export type MasterKeyRotation = Readonly<{ rotated: number; fromMasterKeyId: string; toMasterKeyId: string }>
