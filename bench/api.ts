@@ -84,7 +84,7 @@ function targetText(run: TargetRun): string {
     `${run.load.okPerSecond.toFixed(0)}/s, p50 ${ms(run.load.p50Ms)} p99 ${ms(run.load.p99Ms)} ms`,
     `CPU per request ${perRequest(run.server.cpuMsPerSecond)} ms server + ${perRequest(run.phase.postgresCpuMsPerSecond)} ms PostgreSQL`,
     `server loop ${(run.server.eventLoopUtilization * 100).toFixed(0)} %, pool waiters mean ${run.server.poolWaitingMean.toFixed(1)} max ${run.server.poolWaitingMax}`,
-    `machine ${(run.phase.machineBusyShare * 100).toFixed(0)} % busy (autocannon ${run.phase.benchCpuMsPerSecond.toFixed(0)} ms/s, other processes ≈ ${Math.max(0, others).toFixed(0)} ms/s; other databases' active backends ${run.phase.otherActiveBackends.toFixed(1)})`,
+    `machine ${(run.phase.machineBusyShare * 100).toFixed(0)} % busy, ${(run.phase.machineStealShare * 100).toFixed(0)} % stolen by the host (autocannon ${run.phase.benchCpuMsPerSecond.toFixed(0)} ms/s, other processes ≈ ${Math.max(0, others).toFixed(0)} ms/s; other databases' active backends ${run.phase.otherActiveBackends.toFixed(1)})`,
   ].join(', ')
 }
 
@@ -165,7 +165,7 @@ function deliveryNotes(label: string, run: DeliveryRun): string[] {
     `${label}: ${run.delivered}/${run.events} delivered; recorded ${run.recordedPerSecond.toFixed(0)} events/s with ${run.recorderWakeUps} wake-up statements; ${run.deliveriesPerSecond.toFixed(0)} deliveries/s (${ms(run.seconds)} s from first commit to last first attempt); latency p50 ${ms(run.latencyP50Ms)} p99 ${ms(run.latencyP99Ms)} max ${ms(run.latencyMaxMs)} ms`,
     `${label} stages p50 / p99 ms: commit → fan-out start ${stage('commitToFanOut')}; fan-out start → attempt start ${stage('fanOutToAttempt')}; attempt start → received ${stage('attemptToReceived')}`,
     `${label} workers (handler time, not counting the runner's claim and delete): ${run.runners.map(worker).join(' | ')}`,
-    `${label} CPU per event: ${perEvent(workerCpu)} ms workers + ${perEvent(run.phase.postgresCpuMsPerSecond)} ms PostgreSQL (workers and recorder backends) + ${perEvent(run.phase.benchCpuMsPerSecond)} ms bench process; machine ${(run.phase.machineBusyShare * 100).toFixed(0)} % busy, other processes ≈ ${Math.max(0, others).toFixed(0)} ms/s, other databases' active backends ${run.phase.otherActiveBackends.toFixed(1)}`,
+    `${label} CPU per event: ${perEvent(workerCpu)} ms workers + ${perEvent(run.phase.postgresCpuMsPerSecond)} ms PostgreSQL (workers and recorder backends) + ${perEvent(run.phase.benchCpuMsPerSecond)} ms bench process; machine ${(run.phase.machineBusyShare * 100).toFixed(0)} % busy, ${(run.phase.machineStealShare * 100).toFixed(0)} % stolen by the host, other processes ≈ ${Math.max(0, others).toFixed(0)} ms/s, other databases' active backends ${run.phase.otherActiveBackends.toFixed(1)}`,
     `${label} largest job backlog: ${JSON.stringify(run.backlogMax)}; PostgreSQL backends by wait (mean active): ${waitsText(run.phase.waits)}`,
   ]
 }

@@ -51,20 +51,31 @@ export async function otherActiveBackends(admin: Pool, ownDatabases: readonly st
   return result.rows[0]?.count ?? 0
 }
 
-/** Jiffies of the whole machine from /proc/stat: busy (not idle, not iowait) and total. */
-export function machineCpu(): { busy: number; total: number } {
+/**
+ * Jiffies of the whole machine from /proc/stat: busy (ours: not idle, iowait or steal), steal (time the
+ * hypervisor gave our virtual CPUs to someone else) and total. Steal is kept apart: counted as busy, a
+ * contended host read as "other processes" on our machine (bench/RESULTS.md, api at 01:40Z 2026-11-22).
+ */
+export function machineCpu(): { busy: number; steal: number; total: number } {
   const fields = (readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? '')
     .trim()
     .split(/\s+/)
     .slice(1, 9)
     .map((field) => Number.parseInt(field, 10))
   const total = fields.reduce((sum, value) => sum + value, 0)
-  return { busy: total - (fields[3] ?? 0) - (fields[4] ?? 0), total }
+  const steal = fields[7] ?? 0
+  return { busy: total - (fields[3] ?? 0) - (fields[4] ?? 0) - steal, steal, total }
 }
 
-/** Busy share of all cores between two machineCpu() readings (0..1). */
-export const busyShare = (before: { busy: number; total: number }, after: { busy: number; total: number }) =>
+type MachineCpu = ReturnType<typeof machineCpu>
+
+/** Busy share of all cores between two machineCpu() readings (0..1), steal excluded. */
+export const busyShare = (before: MachineCpu, after: MachineCpu) =>
   (after.busy - before.busy) / Math.max(after.total - before.total, 1)
+
+/** Share of all cores the host took (steal) between two machineCpu() readings (0..1). */
+export const stealShare = (before: MachineCpu, after: MachineCpu) =>
+  (after.steal - before.steal) / Math.max(after.total - before.total, 1)
 
 /** CPU time (ms) of each process, from /proc/<pid>/stat (utime + stime); exited processes are left out. */
 export function processCpuMs(pids: readonly number[]): Map<number, number> {
@@ -102,7 +113,8 @@ export async function waitForQuietMachine(
     for (let polls = 0; polls < 100_000; polls += 1) {
       await new Promise((resolve) => setTimeout(resolve, 500))
       const current = machineCpu()
-      idleShare = 1 - busyShare(previous, current)
+      // Stolen time is not ours to use: a contended host is not a quiet machine.
+      idleShare = 1 - busyShare(previous, current) - stealShare(previous, current)
       previous = current
       const busy = (await otherActiveBackends(admin, ownDatabases)) > 0 || idleShare < options.idleShareMin
       if (busy) quietSince = performance.now()
@@ -191,8 +203,10 @@ export function sampleWaits(
 
 export type PhaseLoad = {
   seconds: number
-  /** Busy share of all cores over the phase (every process on the machine). */
+  /** Busy share of all cores over the phase (every process on the machine; steal excluded). */
   machineBusyShare: number
+  /** Share of all cores the host took over the phase (steal): high means every figure is low. */
+  machineStealShare: number
   /** CPU of the PostgreSQL backends serving `applicationNames` in the database, ms per second. */
   postgresCpuMsPerSecond: number
   /** CPU of this (the benchmark) process: autocannon, the receiver, the event recorder. */
@@ -234,6 +248,7 @@ export async function startPhase(database: string, applicationNames: readonly st
       return {
         seconds,
         machineBusyShare: busyShare(machineBefore, machineAfter),
+        machineStealShare: stealShare(machineBefore, machineAfter),
         postgresCpuMsPerSecond: postgresMs / seconds,
         benchCpuMsPerSecond: (bench.user + bench.system) / 1000 / seconds,
         otherActiveBackends: await others.stop(),
