@@ -5,8 +5,9 @@ import { parseArgs } from 'node:util'
 import { limits } from '../server/src/config/limits.ts'
 import type { TargetRun } from './api/invoices.ts'
 import { benchInvoices, invoiceDatabase } from './api/invoices.ts'
-import { coreCount, waitForQuietMachine } from './api/setup.ts'
+import { waitForQuietMachine } from './api/setup.ts'
 import { benchWebhooks, type DeliveryRun, goalRatePerSecond, webhookDatabase } from './api/webhooks.ts'
+import { coreCount } from './machine.ts'
 import { appendResults, type BenchFigure } from './results.ts'
 
 // `npm run bench -- api` (issue 5): the HTTP API and webhook delivery against baselines measured in the

@@ -19,7 +19,8 @@ import {
   getOrCreateSystemAccount,
 } from '../server/src/modules/ledger/ledger.service.ts'
 import type { Account, TransferRequest } from '../server/src/modules/ledger/ledger.types.ts'
-import { busyShare, coreCount, machineCpu, waitForQuietMachine } from './api/setup.ts'
+import { waitForQuietMachine } from './api/setup.ts'
+import { busyShare, coreCount, machineCpu } from './machine.ts'
 import { appendResults, type BenchFigure } from './results.ts'
 
 // `npm run bench -- ledger`: the ledger's posting path against pgbench's TPC-B-like baseline, measured in

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import { readFileSync } from 'node:fs'
-import { cpus, loadavg } from 'node:os'
+import { loadavg } from 'node:os'
 import type { NetworkConfig } from '../../server/src/config/config.types.ts'
 import { readTestDatabaseUrl } from '../../server/src/config/env.ts'
 import { createPool, type Pool } from '../../server/src/db/pool.ts'
@@ -8,6 +8,7 @@ import { createRawMasterKeyProvider } from '../../server/src/modules/keys/key.ma
 import { exportAccountXpub, initKeys } from '../../server/src/modules/keys/key.service.ts'
 import { createMerchant } from '../../server/src/modules/merchants/merchant.service.ts'
 import { scratchDatabase } from '../deposits/setup.ts'
+import { busyShare, machineCpu, stealShare } from '../machine.ts'
 
 export const serverUrl = readTestDatabaseUrl() ?? 'postgres://postgres@127.0.0.1:5432/postgres'
 
@@ -50,32 +51,6 @@ export async function otherActiveBackends(admin: Pool, ownDatabases: readonly st
   )
   return result.rows[0]?.count ?? 0
 }
-
-/**
- * Jiffies of the whole machine from /proc/stat: busy (ours: not idle, iowait or steal), steal (time the
- * hypervisor gave our virtual CPUs to someone else) and total. Steal is kept apart: counted as busy, a
- * contended host read as "other processes" on our machine (bench/RESULTS.md, api at 01:40Z 2026-11-22).
- */
-export function machineCpu(): { busy: number; steal: number; total: number } {
-  const fields = (readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? '')
-    .trim()
-    .split(/\s+/)
-    .slice(1, 9)
-    .map((field) => Number.parseInt(field, 10))
-  const total = fields.reduce((sum, value) => sum + value, 0)
-  const steal = fields[7] ?? 0
-  return { busy: total - (fields[3] ?? 0) - (fields[4] ?? 0) - steal, steal, total }
-}
-
-type MachineCpu = ReturnType<typeof machineCpu>
-
-/** Busy share of all cores between two machineCpu() readings (0..1), steal excluded. */
-export const busyShare = (before: MachineCpu, after: MachineCpu) =>
-  (after.busy - before.busy) / Math.max(after.total - before.total, 1)
-
-/** Share of all cores the host took (steal) between two machineCpu() readings (0..1). */
-export const stealShare = (before: MachineCpu, after: MachineCpu) =>
-  (after.steal - before.steal) / Math.max(after.total - before.total, 1)
 
 /** CPU time (ms) of each process, from /proc/<pid>/stat (utime + stime); exited processes are left out. */
 export function processCpuMs(pids: readonly number[]): Map<number, number> {
@@ -129,8 +104,6 @@ export async function waitForQuietMachine(
     await admin.end()
   }
 }
-
-export const coreCount = cpus().length
 
 /** Samples other databases' active backends while a phase runs: the mean says how shared the server was. */
 export function monitorOtherLoad(ownDatabases: readonly string[]): { stop: () => Promise<number> } {
