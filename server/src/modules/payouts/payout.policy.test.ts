@@ -8,6 +8,7 @@ import {
   type PolicyRequest,
   scaledAmount,
 } from './payout.policy.ts'
+import type { PayoutRole } from './payout.types.ts'
 
 const token = (whole: bigint) => whole * 10n ** 18n
 const allow: PolicyAction = { kind: 'allow' }
@@ -150,13 +151,23 @@ describe('policy evaluation', () => {
 
 describe('approvers', () => {
   const action = { kind: 'require_approval', approvals: 1, role: 'approver' } as const
+  const approver = (apiKeyId: string | null, roles: PayoutRole[] = ['approver']) => ({
+    id: 'sec_b',
+    roles,
+    apiKeyId,
+  })
   it('the initiator never counts, by its key or by deciding with the initiating key', () => {
-    expect(approverCounts(action, { roles: ['approver'], apiKeyId: 'key_a' }, 'key_a', 'key_b')).toBe(false)
-    expect(approverCounts(action, { roles: ['approver'], apiKeyId: null }, 'key_a', 'key_a')).toBe(false)
-    expect(approverCounts(action, { roles: ['approver'], apiKeyId: null }, 'key_a', 'key_b')).toBe(true)
+    expect(approverCounts(action, approver('key_a'), 'key_a', 'key_b')).toBe(false)
+    expect(approverCounts(action, approver(null), 'key_a', 'key_a')).toBe(false)
+    expect(approverCounts(action, approver(null), 'key_a', 'key_b')).toBe(true)
+  })
+  it('a person who requested in the dashboard (initiator = their approver id) never counts, whatever key they use', () => {
+    expect(approverCounts(action, approver(null), 'sec_b', 'key_b')).toBe(false)
+    expect(approverCounts(action, approver('key_b'), 'sec_b', 'key_b')).toBe(false)
+    expect(approverCounts(action, approver(null), 'sec_a', 'key_b')).toBe(true)
   })
   it('needs the role', () => {
-    expect(approverCounts(action, { roles: ['auditor'], apiKeyId: null }, 'key_a', 'key_b')).toBe(false)
+    expect(approverCounts(action, approver(null, ['auditor']), 'key_a', 'key_b')).toBe(false)
   })
 })
 

@@ -149,13 +149,18 @@ export function scaledAmount(minor: bigint, decimals: number): bigint {
   return minor * 10n ** BigInt(18 - decimals)
 }
 
-/** Whether an approver with `roles` and api key may count for `action` on a payout of `initiatorKey`. */
+/**
+ * Whether an approver may count for `action` on a payout requested by `initiatorId`. The initiator is an
+ * API key id, or an approver id when a person requested it in the dashboard: either way the person who
+ * asked never approves (separation of duties), whatever key they decide through.
+ */
 export function approverCounts(
   action: Extract<PolicyAction, { kind: 'require_approval' }>,
-  approver: Readonly<{ roles: readonly PayoutRole[]; apiKeyId: string | null }>,
-  initiatorApiKeyId: string,
+  approver: Readonly<{ id: string; roles: readonly PayoutRole[]; apiKeyId: string | null }>,
+  initiatorId: string,
   decidingApiKeyId: string,
 ): boolean {
-  if (approver.apiKeyId === initiatorApiKeyId || decidingApiKeyId === initiatorApiKeyId) return false
+  if (approver.id === initiatorId || approver.apiKeyId === initiatorId || decidingApiKeyId === initiatorId)
+    return false
   return approver.roles.includes(action.role)
 }

@@ -249,6 +249,23 @@ export async function updatePayout(db: Queryable, id: string, change: PayoutChan
 }
 
 /** Sum and count of a store's live payouts since `since`, optionally of one initiator or destination. */
+/**
+ * Takes the transaction's window locks (payout.service.ts lockPolicyWindows): the installation's, exclusive
+ * or shared, then the store's when `store` is set. Held until the transaction ends.
+ */
+export async function lockWindows(
+  db: Queryable,
+  input: Readonly<{ installationExclusive: boolean; store: string | null }>,
+): Promise<void> {
+  const installation = input.installationExclusive ? 'pg_advisory_xact_lock' : 'pg_advisory_xact_lock_shared'
+  await db.query(
+    `select ${installation}(hashtextextended('payout-windows', 0))${
+      input.store === null ? '' : ", pg_advisory_xact_lock(hashtextextended('payout-windows:' || $1, 0))"
+    }`,
+    input.store === null ? [] : [input.store],
+  )
+}
+
 export async function selectWindowUsage(
   db: Queryable,
   input: Readonly<{

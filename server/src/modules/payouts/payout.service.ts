@@ -78,6 +78,7 @@ export async function createPayout(
   const check = checkEvmDestination(input.destination)
   if (!check.ok) throw errors.destinationInvalid(check.reason)
   const amount = parseAmount(input.amount, token.decimals)
+  await lockPolicyWindows(client, input.merchantId)
   const reference = input.externalReference ?? null
   if (reference !== null && (await repo.selectPayoutByReference(client, input.merchantId, reference)))
     throw errors.payoutReferenceTaken()
@@ -279,6 +280,23 @@ export async function activePolicy(
   const row = await repo.selectPolicy(db, merchantId, { active: true })
   if (row === undefined) return { version: null, policy: builtInPolicy }
   return { version: row.version, policy: policyFromWire(payoutPolicySchema.parse(row.policy)) }
+}
+
+/**
+ * Serialises the payouts a rolling window measures. A window sums committed payouts, so two requests
+ * measured at once would each miss the other's and together pass a limit neither could pass alone. Every
+ * transaction that creates payouts calls this before it locks any ledger row (one order for all, so no
+ * two can wait on each other): the store's lock when its policy has a window, and the installation's,
+ * exclusive for a store whose policy has an `all` window and shared for every other (an `all` window
+ * counts their payouts too). Re-entrant: a batch takes it once per item.
+ */
+export async function lockPolicyWindows(client: Queryable, merchantId: string): Promise<void> {
+  const { policy } = await activePolicy(client, merchantId)
+  const windows = policy.rules.flatMap((rule) => (rule.match.window === undefined ? [] : [rule.match.window]))
+  await repo.lockWindows(client, {
+    installationExclusive: windows.some((window) => window.groupBy === 'all'),
+    store: windows.length > 0 ? merchantId : null,
+  })
 }
 
 async function windowUsage(db: Queryable, payout: Payout, rules: readonly PolicyRule[], now: Date) {

@@ -15,7 +15,8 @@ import {
   listOwnerBalances,
 } from '../ledger/ledger.service.ts'
 import type { TransferRequest } from '../ledger/ledger.types.ts'
-import { createPayout, getPayout, type PayoutContext } from '../payouts/payout.service.ts'
+import { createPayout, getPayout, lockPolicyWindows, type PayoutContext } from '../payouts/payout.service.ts'
+import type { Payout } from '../payouts/payout.types.ts'
 import {
   invoiceNotRefundable,
   refundAmountInvalid,
@@ -162,18 +163,32 @@ async function refundableIn(
   let refunded = 0n
   for (const refund of refunds) {
     if (refund.assetId !== assetId || !refundHoldsMoney(refund.status)) continue
-    if (refund.payoutId !== null && (await payoutEndedUnpaid(client, refund.merchantId, refund.payoutId)))
-      continue
-    refunded += refund.amount
+    refunded +=
+      refund.payoutId === null
+        ? refund.amount
+        : await heldByPayout(client, refund.merchantId, refund.payoutId)
   }
   return refundableMinor(finalPaidMinor(view, assetId), refunded)
 }
 
-/** A refund's payout that failed, was cancelled or blocked returned its reservation: the refund holds nothing. */
-async function payoutEndedUnpaid(db: Queryable, merchantId: string, payoutId: string): Promise<boolean> {
+/**
+ * What a refund's payout still holds or has paid. A payout that failed, was cancelled or blocked returned
+ * its reservation; its canary (docs/adr/0015) is a payout of its own, paid first, and may have reached
+ * the buyer before the rest ended unpaid: its amount stays counted unless it ended unpaid too. The
+ * payout and its canary add up to the refund's amount.
+ */
+async function heldByPayout(db: Queryable, merchantId: string, payoutId: string): Promise<bigint> {
   const payout = await getPayout(db, merchantId, payoutId)
-  return payout.status === 'failed' || payout.status === 'cancelled' || payout.status === 'blocked'
+  const canary =
+    payout.canaryPayoutId === null ? undefined : await getPayout(db, merchantId, payout.canaryPayoutId)
+  return [payout, canary].reduce(
+    (held, part) => (part === undefined || payoutEndedUnpaid(part) ? held : held + part.amount),
+    0n,
+  )
 }
+
+const payoutEndedUnpaid = (payout: Payout) =>
+  payout.status === 'failed' || payout.status === 'cancelled' || payout.status === 'blocked'
 
 /**
  * Opens a refund in the caller's transaction: checks the invoice and the amount against what is
@@ -393,6 +408,8 @@ export async function payOutRefund(
       if (refund === undefined) return { kind: 'nothing-to-do', reason: 'refund not found' }
       if (refund.status !== 'awaiting_payout')
         return { kind: 'nothing-to-do', reason: `refund is ${refund.status}` }
+      // Before the ledger rows releaseToMerchant locks, as every payout-creating transaction does.
+      await lockPolicyWindows(client, refund.merchantId)
       await releaseToMerchant(client, refund)
       const payout = await createPayout(
         client,

@@ -133,11 +133,21 @@ export async function sendApprovedSweep(
   return 'sent'
 }
 
-/** Books the move hot → cold (and the gas) in the ledger, in the caller's transaction. */
-async function bookSweepToCold(client: Queryable, proposal: TreasuryProposal, fee: bigint) {
+/**
+ * Books a mined sweep in the caller's transaction: the gas it burnt, always (a reverted transaction pays
+ * for its gas too, as payouts book theirs: docs/adr/0014 §1), and the move hot → cold only when the
+ * tokens moved as planned.
+ */
+async function bookSweepToCold(
+  client: Queryable,
+  proposal: TreasuryProposal,
+  outcome: Readonly<{ moved: boolean; fee: bigint }>,
+) {
   const native = `ETH@${proposal.network}`
-  const requests: SingleTransferRequest[] = [
-    {
+  const metadata = { proposal_id: proposal.id, tx_hash: proposal.txHash ?? '' }
+  const requests: SingleTransferRequest[] = []
+  if (outcome.moved)
+    requests.push({
       kind: 'single',
       id: `treasury-sweep:${proposal.id}`,
       debitAccountId: (await getOrCreateSystemAccount(client, 'cold-wallet', proposal.assetId)).id,
@@ -145,21 +155,20 @@ async function bookSweepToCold(client: Queryable, proposal: TreasuryProposal, fe
       assetId: proposal.assetId,
       amount: proposal.amount,
       code: 'treasury-sweep-to-cold',
-      metadata: { proposal_id: proposal.id, tx_hash: proposal.txHash ?? '' },
-    },
-  ]
-  if (fee > 0n)
+      metadata,
+    })
+  if (outcome.fee > 0n)
     requests.push({
       kind: 'single',
       id: `treasury-sweep-fee:${proposal.id}`,
       debitAccountId: (await getOrCreateSystemAccount(client, 'network-fee-expense', native)).id,
       creditAccountId: (await getOrCreateSystemAccount(client, 'hot-wallet', native)).id,
       assetId: native,
-      amount: fee,
+      amount: outcome.fee,
       code: 'network-fee',
-      metadata: { proposal_id: proposal.id, tx_hash: proposal.txHash ?? '' },
+      metadata,
     })
-  await createTransfers(client, requests)
+  if (requests.length > 0) await createTransfers(client, requests)
 }
 
 /** sent → completed | failed at finality; without a receipt the stored bytes go out again. */
@@ -187,8 +196,10 @@ export async function resolveSentSweep(
   return await withTransaction(deps.pool, async (client) => {
     const locked = await repo.selectProposal(client, proposal.id, true)
     if (locked?.status !== 'sent') return 'waiting'
-    const fee = receipt.gasUsed * receipt.effectiveGasPrice
-    if (asPlanned) await bookSweepToCold(client, locked, fee)
+    await bookSweepToCold(client, locked, {
+      moved: asPlanned,
+      fee: receipt.gasUsed * receipt.effectiveGasPrice,
+    })
     await repo.updateProposal(client, locked.id, {
       status: asPlanned ? 'completed' : 'failed',
       blockNumber: receipt.blockNumber,
