@@ -1,12 +1,12 @@
 import { createHash } from 'node:crypto'
 import { readdirSync, readFileSync } from 'node:fs'
-import { dirname, join } from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { join } from 'node:path'
+import { serverPackageDirectory } from '../lib/package-root.ts'
 import type { Pool } from './pool.ts'
 import { withTransaction } from './tx.ts'
 
 /** Plain SQL, forward-only: `NNNN-name.sql`, applied in order; all pending ones commit in one transaction. */
-export const migrationsDirectory = join(dirname(fileURLToPath(import.meta.url)), 'migrations')
+export const migrationsDirectory = join(serverPackageDirectory, 'src', 'db', 'migrations')
 
 export type Migration = { version: number; name: string; sql: string; checksum: string }
 

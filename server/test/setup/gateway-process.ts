@@ -2,6 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process'
 import { chmodSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { inject } from 'vitest'
+import { bundleDirectory } from '../../scripts/bundle.ts'
 import { baseChildEnvironment } from '../../src/config/env.ts'
 import { findFreePort } from '../../src/lib/free-port.ts'
 import { testSecrets } from './leak-guard.ts'
@@ -40,14 +41,17 @@ export function writeConfigFile(directory: string, config: unknown): string {
   return path
 }
 
-/** Runs an entry point (all-in-one, api, worker, migrate) as a real process, as `npm start` would. */
+/**
+ * Runs an entry point (all-in-one, api, worker, migrate) as a real process, as `npm start` would: its
+ * bundle (docs/adr/0025), built once per run by global-setup.ts, with plain node.
+ */
 export async function spawnGateway(
   entry: 'all-in-one' | 'api' | 'worker' | 'migrate',
   options: { dataDir?: string; env?: Record<string, string>; port?: number } = {},
 ): Promise<GatewayProcess> {
   const dataDir = options.dataDir ?? temporaryDataDir()
   const port = options.port ?? (await findFreePort())
-  const child = spawn(process.execPath, ['--import', 'tsx', `src/main/${entry}.ts`], {
+  const child = spawn(process.execPath, [join(bundleDirectory, `${entry}.js`)], {
     cwd: serverDirectory,
     env: {
       ...baseChildEnvironment(),

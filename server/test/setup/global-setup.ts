@@ -2,6 +2,7 @@ import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync }
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { TestProject } from 'vitest/node'
+import { bundleServer } from '../../scripts/bundle.ts'
 import { readTestDatabaseUrl } from '../../src/config/env.ts'
 import { startEmbeddedDatabase } from '../../src/db/embedded.ts'
 import { migrate } from '../../src/db/migrate.ts'
@@ -38,6 +39,8 @@ export default async function setup(project: TestProject): Promise<() => Promise
       rmSync(directory, { recursive: true, force: true })
     }
   } else serverUrl = external
+  // e2e tests run the gateway as `npm start` does: from its bundle, built from the sources under test.
+  if (project.name === 'e2e') await bundleServer()
   const adminUrl = withDatabaseName(serverUrl, 'postgres')
   await recreateTemplate(adminUrl, serverUrl)
   project.provide('adminDatabaseUrl', adminUrl)

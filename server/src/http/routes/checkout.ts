@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises'
-import { extname, join, resolve } from 'node:path'
+import { extname, join } from 'node:path'
 import type { FastifyInstance, FastifyReply } from 'fastify'
+import { repositoryDirectory } from '../../lib/package-root.ts'
 
 /**
  * The hosted checkout (web/src/checkout): GET /pay/:id answers the built page, whose scripts and styles
@@ -8,7 +9,7 @@ import type { FastifyInstance, FastifyReply } from 'fastify'
  * before `npm run build --workspace web` serves the page as soon as it exists; they are a few KB and
  * their hashed names make browsers cache them.
  */
-export const checkoutBuildDirectory = resolve(import.meta.dirname, '../../../../web/dist/checkout')
+export const checkoutBuildDirectory = join(repositoryDirectory, 'web', 'dist', 'checkout')
 
 const contentTypes: Record<string, string> = {
   '.js': 'text/javascript; charset=utf-8',

@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises'
-import { extname, join, resolve } from 'node:path'
+import { extname, join } from 'node:path'
 import {
   type DashboardOverviewWire,
   type DashboardSessionWire,
@@ -16,6 +16,7 @@ import type { NetworkConfig } from '../../config/config.types.ts'
 import { limits } from '../../config/limits.ts'
 import { assert } from '../../lib/assert.ts'
 import { AppError } from '../../lib/errors.ts'
+import { repositoryDirectory } from '../../lib/package-root.ts'
 import { listScanPositions } from '../../modules/chains/chain.service.ts'
 import { type NetworkHealth, probeNetwork } from '../../modules/chains/rpc-health.ts'
 import { getMerchant } from '../../modules/merchants/merchant.service.ts'
@@ -41,6 +42,7 @@ import {
   registerOperation,
   takePublicRateLimitToken,
 } from '../route.ts'
+
 import { registerDashboardPasskeyRoutes } from './dashboard-passkeys.ts'
 import { type LiveEventHub, openEventStream } from './live-stream.ts'
 
@@ -50,7 +52,7 @@ import { type LiveEventHub, openEventStream } from './live-stream.ts'
  * its live stream. Everything else it shows comes from the public API's operations, called with the
  * session cookie (dashboard-auth.ts).
  */
-export const dashboardBuildDirectory = resolve(import.meta.dirname, '../../../../web/dist/dashboard')
+export const dashboardBuildDirectory = join(repositoryDirectory, 'web', 'dist', 'dashboard')
 
 const contentTypes: Record<string, string> = {
   '.js': 'text/javascript; charset=utf-8',

@@ -1,6 +1,6 @@
 import { existsSync, readdirSync, statSync } from 'node:fs'
-import { basename, dirname, extname, join, resolve } from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { basename, extname, join, resolve } from 'node:path'
+import { repositoryDirectory } from '../../lib/package-root.ts'
 import {
   sanctionsFileUnsupported,
   sanctionsNoListFiles,
@@ -10,11 +10,10 @@ import {
 import { sanctionLimits } from './sanction.limits.ts'
 import type { ListFile, SkippedFile } from './sanction.types.ts'
 
-// Resolved from this module, not the cwd, so `sluice sanctions import` works from any directory:
-// server/src/modules/sanctions → repository root → data/sanctions (vendored OFAC lists, provenance in
-// data/sanctions/SOURCE.md), so a fresh clone screens without anything beside it.
-const repositoryRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../../../..')
-export const defaultSanctionsDirectory = join(repositoryRoot, 'data', 'sanctions')
+// Resolved from the repository, not the cwd, so `sluice sanctions import` works from any directory:
+// data/sanctions holds the vendored OFAC lists (provenance in data/sanctions/SOURCE.md), so a fresh clone
+// screens without anything beside it.
+export const defaultSanctionsDirectory = join(repositoryDirectory, 'data', 'sanctions')
 
 /**
  * What `import` loads without arguments: the complete 2024 OFAC snapshot, then the newer partial set,
