@@ -309,10 +309,11 @@ appendResults(
       met: throughputRatio >= 0.8,
     },
     {
-      name: 'watcher peak RSS (MiB), 1,000,000 watched addresses',
-      value: catchUpResult.watcher.maxRssMiB.toFixed(0),
+      // MB = 10^6 bytes, as the goal is written; entries before 2026-11-22T03:1xZ gave MiB against 300.
+      name: 'watcher peak RSS (MB), 1,000,000 watched addresses',
+      value: `${((catchUpResult.watcher.maxRssMiB * 1_048_576) / 1_000_000).toFixed(0)} (${catchUpResult.watcher.maxRssMiB.toFixed(0)} MiB)`,
       goal: '≤ 300',
-      met: catchUpResult.watcher.maxRssMiB <= 300,
+      met: catchUpResult.watcher.maxRssMiB * 1_048_576 <= 300_000_000,
     },
   ],
   [

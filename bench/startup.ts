@@ -42,6 +42,13 @@ function rssMiB(pid: number): number {
   return Number.parseInt(line?.replace(/\D+/g, '') ?? '0', 10) / 1024
 }
 
+/** The last child's last child…: npm exec runs the script through a shell, so the node server is a grandchild. */
+function deepestDescendant(pid: number): number {
+  const children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim()
+  const last = Number.parseInt(children.split(' ').pop() ?? '', 10)
+  return Number.isNaN(last) ? pid : deepestDescendant(last)
+}
+
 async function timeBaseline(): Promise<{ readyMs: number; rssMiB: number }> {
   const port = await findFreePort()
   const script = `require('node:http').createServer((q,s)=>s.end('ok')).listen(${port},'127.0.0.1')`
@@ -55,11 +62,7 @@ async function timeBaseline(): Promise<{ readyMs: number; rssMiB: number }> {
   await waitForOk(`http://127.0.0.1:${port}/`, child, 30_000)
   const readyMs = performance.now() - started
   await new Promise((resolve) => setTimeout(resolve, 1000))
-  const nodePid = Number.parseInt(
-    readFileSync(`/proc/${child.pid}/task/${child.pid}/children`, 'utf8').trim().split(' ').pop() ?? '0',
-    10,
-  )
-  const rss = rssMiB(nodePid > 0 ? nodePid : (child.pid ?? 0))
+  const rss = rssMiB(deepestDescendant(child.pid ?? 0))
   process.kill(-(child.pid ?? 0), 'SIGTERM')
   return { readyMs, rssMiB: rss }
 }
@@ -92,6 +95,12 @@ async function timeGateway(dataDir: string): Promise<{ readyMs: number; rssMiB: 
   await stop(child)
   return { readyMs, rssMiB: rss }
 }
+
+const mebibyte = 1_048_576
+const megabyte = 1_000_000
+/** RSS in MB (10^6 bytes, the goal's unit), MiB after it. */
+const megabytes = (mebibytes: number) =>
+  `${((mebibytes * mebibyte) / megabyte).toFixed(0)} (${mebibytes.toFixed(0)} MiB)`
 
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? 0
 
@@ -132,10 +141,18 @@ appendResults(
       met: warmReady <= 8000,
     },
     {
-      name: 'baseline node process RSS (MiB)',
-      value: median(baseline.map((result) => result.rssMiB)).toFixed(0),
+      name: 'baseline node process RSS (MB)',
+      value: megabytes(median(baseline.map((result) => result.rssMiB))),
     },
-    { name: 'gateway idle RSS (MiB)', value: idleRss.toFixed(0), goal: '≤ 200', met: idleRss <= 200 },
+    {
+      name: 'gateway idle RSS (MB)',
+      value: megabytes(idleRss),
+      goal: '≤ 200',
+      met: idleRss * mebibyte <= 200 * megabyte,
+    },
   ],
-  [`median of ${runs} runs each; PostgreSQL and anvil processes are excluded from RSS`],
+  [
+    `median of ${runs} runs each; PostgreSQL and anvil processes are excluded from RSS`,
+    'MB = 10^6 bytes, as the goal is written (MiB in brackets; entries before 2026-11-22T03:1xZ gave MiB against the same 200)',
+  ],
 )
