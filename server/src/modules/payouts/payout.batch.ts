@@ -39,6 +39,7 @@ import {
   checkReadiness,
   errorText,
   failBeforeSigning,
+  hotWalletShortReason,
   networkFeeOf,
   noteWaiting,
   type PayoutDeps,
@@ -394,7 +395,7 @@ export async function sendBatches(
         spendable -= payout.amount
         continue
       }
-      await noteWaiting(deps, payout, 'hot wallet balance cannot cover this payout yet; waiting')
+      await noteWaiting(deps, payout, hotWalletShortReason)
       report.waiting += 1
     }
     for (let start = 0; start < covered.length; start += payoutLimits.batchItemsMax) {

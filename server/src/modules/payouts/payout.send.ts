@@ -14,6 +14,7 @@ import {
 } from '../signers/signer.service.ts'
 import type { Signer } from '../signers/signer.types.ts'
 import type { SweepChain, SweepReceipt } from '../sweeps/sweep.types.ts'
+import * as batchRepo from './payout.batch.repo.ts'
 import { type BatchChain, resolveBatches, sendBatches } from './payout.batch.ts'
 import {
   type Fees,
@@ -195,6 +196,9 @@ export async function failBeforeSigning(deps: PayoutDeps, payout: Payout, reason
   deps.logger.warn({ payoutId: payout.id, reason }, 'payout not sent')
 }
 
+/** Why a payout waits when the hot wallet, less what is signed and not mined yet, cannot cover it. */
+export const hotWalletShortReason = 'hot wallet balance cannot cover this payout yet; waiting'
+
 export async function noteWaiting(deps: PayoutDeps, payout: Payout, reason: string): Promise<'waiting'> {
   if (payout.error !== reason) {
     await withTransaction(deps.pool, async (client) => {
@@ -256,6 +260,14 @@ export async function sendQueuedPayout(
     await failBeforeSigning(deps, payout, 'destination-sanctioned', true)
     return 'blocked'
   }
+  // The chain's balance does not show payouts signed before this one and not mined yet: one they leave
+  // uncovered would revert on chain and burn its gas. A short hot wallet makes payouts wait (ADR 0015 §3),
+  // as the batch path does.
+  const token = payout.tokenAddress as Address
+  const spendable =
+    (await deps.chain.tokenBalance(token, deps.hotWalletAddress)) -
+    (await batchRepo.selectUnminedAmount(deps.pool, payout.network, token))
+  if (payout.amount > spendable) return await noteWaiting(deps, payout, hotWalletShortReason)
   let estimate: bigint
   try {
     estimate = await deps.chain.estimateTokenTransferGas({

@@ -2,7 +2,15 @@ import { randomBytes } from 'node:crypto'
 import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { type Address, getAddress, type Hex, parseAbi, parseAbiItem } from 'viem'
+import {
+  type Address,
+  encodeFunctionData,
+  erc20Abi,
+  getAddress,
+  type Hex,
+  parseAbi,
+  parseAbiItem,
+} from 'viem'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startTestChain, type TestChain } from '../../../test/setup/chain.ts'
 import { createTestDatabase, type TestDatabase } from '../../../test/setup/database.ts'
@@ -568,5 +576,50 @@ describe('transaction manager', () => {
     // No USDC rate configured: a cost in USDC is unknown, never guessed.
     expect(failed.networkFee?.inAssetMinor ?? null).toBeNull()
     expect(failed.networkFee?.rate ?? null).toBeNull()
+  })
+
+  it('a payout waits while one signed before it, not mined yet, leaves the hot wallet short', async () => {
+    // The hot wallet holds 60 USDC on chain, less than the ledger says (an operator moved some out).
+    const held = await chain.publicClient.readContract({
+      address: chain.tokens.usdc,
+      abi: erc20Abi,
+      functionName: 'balanceOf',
+      args: [hotWallet],
+    })
+    await chain.rpc('anvil_impersonateAccount', [hotWallet])
+    const moved = await chain.rpc<Hex>('eth_sendTransaction', [
+      {
+        from: hotWallet,
+        to: chain.tokens.usdc,
+        data: encodeFunctionData({
+          abi: erc20Abi,
+          functionName: 'transfer',
+          args: [destination(12), held - usdt(60n)],
+        }),
+      },
+    ])
+    await chain.rpc('anvil_stopImpersonatingAccount', [hotWallet])
+    await chain.publicClient.waitForTransactionReceipt({ hash: moved })
+    await chain.rpc('evm_setAutomine', [false])
+    let first: Payout
+    let second: Payout
+    try {
+      first = await request({ to: destination(13), amount: '40', asset: 'USDC' })
+      second = await request({ to: destination(14), amount: '30', asset: 'USDC' })
+      await run(networkName)
+      // The first is signed and broadcast; the chain still shows 60, but only 20 is left once it is mined.
+      expect((await getPayout(database.pool, merchantId, first.id)).status).toBe('broadcast')
+      expect(await getPayout(database.pool, merchantId, second.id)).toMatchObject({
+        status: 'queued',
+        error: 'hot wallet balance cannot cover this payout yet; waiting',
+      })
+    } finally {
+      await chain.rpc('evm_setAutomine', [true])
+    }
+    await chain.mine(1)
+    expect((await settle(first.id)).status).toBe('finalized')
+    // Nothing was signed for it, so nothing reverted: it waits for the hot wallet to be topped up.
+    expect(await getPayout(database.pool, merchantId, second.id)).toMatchObject({ status: 'queued' })
+    expect(await transfersTo(chain.tokens.usdc, destination(14))).toBe(0)
   })
 })
