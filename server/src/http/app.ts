@@ -42,6 +42,9 @@ export async function buildApp(
       return typeof given === 'string' && requestIdPattern.test(given) ? given : newId('req')
     },
     return503OnClosing: true,
+    // The router's own refusals (a malformed percent-encoding, a path parameter over maxParamLength)
+    // bypass setErrorHandler; routed through it, they get the typed body every other error has.
+    frameworkErrors: handleError,
   })
   app.setErrorHandler(handleError)
   app.setNotFoundHandler((_request, reply) => {

@@ -23,10 +23,49 @@ export function parseInput<T extends z.ZodType>(
   prefix: 'body' | 'query' | 'params',
 ): z.infer<T> {
   const result = schema.safeParse(value)
-  if (result.success) return result.data
-  throw validationFailed(
-    result.error.issues.map((issue) => ({ path: issuePath(prefix, issue.path), message: issue.message })),
-  )
+  if (!result.success)
+    throw validationFailed(
+      result.error.issues.map((issue) => ({ path: issuePath(prefix, issue.path), message: issue.message })),
+    )
+  const unstorable = unstorableTextPaths(result.data).map((path) => ({
+    path: issuePath(prefix, path),
+    message: 'must be Unicode text without U+0000',
+  }))
+  if (unstorable.length > 0) throw validationFailed(unstorable)
+  return result.data
+}
+
+const loneSurrogate = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/
+
+/**
+ * Paths of strings (values or object keys) PostgreSQL cannot store: U+0000, which text and jsonb refuse,
+ * and unpaired surrogates, which are not Unicode (jsonb refuses them, text turns them into U+FFFD). A
+ * schema lets them through, so without this the write fails and the request gets a 500. Iterative, and
+ * paths are built only for what is found: a schema may accept arbitrarily deep JSON (a passkey's
+ * extension results).
+ */
+function unstorableTextPaths(value: unknown): PropertyKey[][] {
+  type Node = { value: unknown; key: PropertyKey; parent: Node | undefined }
+  const unstorable = (text: string) => text.includes('\u0000') || loneSurrogate.test(text)
+  const pathOf = (node: Node): PropertyKey[] => {
+    const path: PropertyKey[] = []
+    for (let at: Node | undefined = node; at?.parent !== undefined; at = at.parent) path.push(at.key)
+    return path.reverse()
+  }
+  const found: PropertyKey[][] = []
+  const pending: Node[] = [{ value, key: '', parent: undefined }]
+  for (let node = pending.pop(); node !== undefined; node = pending.pop()) {
+    if (typeof node.value === 'string' && unstorable(node.value)) found.push(pathOf(node))
+    if (node.value === null || typeof node.value !== 'object') continue
+    const isArray = Array.isArray(node.value)
+    // Pushed last to first, so the paths come out in the input's order.
+    for (const [key, child] of Object.entries(node.value).reverse()) {
+      const childNode: Node = { value: child, key: isArray ? Number(key) : key, parent: node }
+      if (!isArray && unstorable(key)) found.push(pathOf(childNode))
+      pending.push(childNode)
+    }
+  }
+  return found
 }
 
 function fromFastifyError(error: FastifyError): AppError | undefined {

@@ -358,7 +358,13 @@ async function runIdempotent(
   const claimInput = {
     ...record,
     operationId: operation.operationId,
-    requestHash: hashIdempotentRequest(request.method, request.url.split('?')[0] ?? '', request.body),
+    // An operation without a body ignores whatever body is sent, so it is no part of the request; nor is
+    // it validated, and hashing an arbitrarily deep one would overflow the stack (a 500).
+    requestHash: hashIdempotentRequest(
+      request.method,
+      request.url.split('?')[0] ?? '',
+      operation.body === undefined ? undefined : request.body,
+    ),
     now: dependencies.now(),
     ...(dependencies.idempotencyClaimLeaseMs === undefined
       ? {}
