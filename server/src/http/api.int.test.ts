@@ -222,7 +222,11 @@ describe('validation', () => {
     )
     expect(error.status).toBe(422)
     expect(error.code).toBe('validation-failed')
-    expect(error.errors.map((detail) => detail.path).sort()).toEqual(['body', 'body.label', 'body.scopes[0]'])
+    expect(error.errors.map((detail) => detail.path).sort()).toEqual([
+      'body.extra',
+      'body.label',
+      'body.scopes[0]',
+    ])
   })
 
   it('bounds the page size on both sides', async () => {

@@ -39,7 +39,10 @@ describe('http error mapping', () => {
     expect(response.statusCode).toBe(422)
     const body = response.json()
     expect(body.code).toBe('validation-failed')
-    expect(body.errors.map((error: { path: string }) => error.path).sort()).toEqual(['body', 'body.amount'])
+    expect(body.errors.map((error: { path: string }) => error.path).sort()).toEqual([
+      'body.amount',
+      'body.extra',
+    ])
   })
 
   it('maps business errors to their status and code', async () => {

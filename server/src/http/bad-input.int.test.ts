@@ -269,7 +269,13 @@ const formatPath = (prefix: string, path: readonly PropertyKey[]) =>
 function offendingPaths(schema: z.ZodType | undefined, value: unknown, prefix: string): string[] {
   if (schema === undefined) return []
   const result = schema.safeParse(value)
-  return result.success ? [] : result.error.issues.map((issue) => formatPath(prefix, issue.path))
+  if (result.success) return []
+  // An unknown field is named by its own path, not its parent's.
+  return result.error.issues.flatMap((issue) =>
+    issue.code === 'unrecognized_keys'
+      ? issue.keys.map((key) => formatPath(prefix, [...issue.path, key]))
+      : [formatPath(prefix, issue.path)],
+  )
 }
 
 type Expectation =

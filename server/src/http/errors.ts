@@ -16,6 +16,19 @@ function issuePath(prefix: string, path: readonly PropertyKey[]): string {
   )
 }
 
+/**
+ * One detail per offending path. zod reports unknown fields once, at the object holding them: each gets
+ * its own path here, so a client sees which field to drop.
+ */
+export function issueDetails(prefix: string, issue: z.core.$ZodIssue): ErrorDetail[] {
+  if (issue.code === 'unrecognized_keys')
+    return issue.keys.map((key) => ({
+      path: issuePath(prefix, [...issue.path, key]),
+      message: 'unknown field',
+    }))
+  return [{ path: issuePath(prefix, issue.path), message: issue.message }]
+}
+
 /** Parses untrusted input with a zod schema; failures become 422 validation-failed with JSON paths. */
 export function parseInput<T extends z.ZodType>(
   schema: T,
@@ -24,9 +37,7 @@ export function parseInput<T extends z.ZodType>(
 ): z.infer<T> {
   const result = schema.safeParse(value)
   if (!result.success)
-    throw validationFailed(
-      result.error.issues.map((issue) => ({ path: issuePath(prefix, issue.path), message: issue.message })),
-    )
+    throw validationFailed(result.error.issues.flatMap((issue) => issueDetails(prefix, issue)))
   const unstorable = unstorableTextPaths(result.data).map((path) => ({
     path: issuePath(prefix, path),
     message: 'must be Unicode text without U+0000',

@@ -283,7 +283,7 @@ describe('validation', () => {
       }),
     )
     expect([error.status, error.code]).toEqual([422, 'validation-failed'])
-    expect(paths(error)).toEqual(['body', 'body.description', 'body.event_filter', 'body.url'])
+    expect(paths(error)).toEqual(['body.description', 'body.event_filter', 'body.extra', 'body.url'])
     const empty = await apiError(
       client(keys.adminA).updateWebhookEndpoint({ params: { id: missingEndpoint }, body: {} }),
     )
