@@ -71,17 +71,26 @@ export async function selectOldestSignInFailure(
   return result.rows[0]?.oldest ?? undefined
 }
 
+/** Records a failed (or presumed failed) sign-in; returns its id, so the reason can be corrected. */
 export async function insertSignInFailure(
   db: Queryable,
   login: string,
   reason: SignInFailureReason,
   now: Date,
+): Promise<string> {
+  const result = await db.query<{ id: string }>(
+    'insert into dashboard_sign_in_failures (login, reason, created_at) values ($1, $2, $3) returning id',
+    [login, reason, now],
+  )
+  return result.rows[0]?.id ?? ''
+}
+
+export async function updateSignInFailureReason(
+  db: Queryable,
+  id: string,
+  reason: SignInFailureReason,
 ): Promise<void> {
-  await db.query('insert into dashboard_sign_in_failures (login, reason, created_at) values ($1, $2, $3)', [
-    login,
-    reason,
-    now,
-  ])
+  await db.query('update dashboard_sign_in_failures set reason = $2 where id = $1', [id, reason])
 }
 
 /** A success forgets the login's failures; entries older than the window are pruned on the way. */

@@ -91,9 +91,17 @@ export async function setDashboardCredential(
   if (!stored) throw errors.loginTaken()
 }
 
+/**
+ * Counts the login's failures in the window, this attempt's own presumed failure included. The attempt
+ * was recorded, and committed, before counting: of guesses sent at once, each counts every one recorded
+ * before it, so no more than signInFailuresMax are ever judged, however many arrive together.
+ */
+// Failures of a login longer than any valid one (loginPattern) are counted under its first characters.
+const signInLoginStoredMax = 100
+
 async function refuseWhenRateLimited(db: Queryable, login: string, now: Date): Promise<void> {
   const since = new Date(now.getTime() - sessionLimits.signInFailureWindowMs)
-  const failures = await repo.countSignInFailures(db, login, since)
+  const failures = (await repo.countSignInFailures(db, login, since)) - 1
   if (failures < sessionLimits.signInFailuresMax) return
   const oldest = (await repo.selectOldestSignInFailure(db, login, since)) ?? now
   const liftsAtMs = oldest.getTime() + sessionLimits.signInFailureWindowMs
@@ -102,7 +110,8 @@ async function refuseWhenRateLimited(db: Queryable, login: string, now: Date): P
 
 /**
  * Password, then TOTP (the code's step is consumed: it cannot sign in twice nor approve a payout after).
- * Every failure is counted against the login before the answer, and answers with the same code.
+ * Every attempt is recorded as a failure before it is judged (a success then forgets the login's
+ * failures), and every failure answers with the same code.
  */
 export async function signIn(
   pool: Pool,
@@ -110,18 +119,18 @@ export async function signIn(
   now: Date,
 ): Promise<SignedIn> {
   const login = normalizeLogin(input.login)
-  await refuseWhenRateLimited(pool, login, now)
+  // Failures are counted under the login as stored (a valid login is never longer).
+  const counted = login.slice(0, signInLoginStoredMax)
+  const attempt = await repo.insertSignInFailure(pool, counted, 'password', now)
+  await refuseWhenRateLimited(pool, counted, now)
   const credential = loginPattern.test(login) ? await repo.selectCredentialByLogin(pool, login) : undefined
   if (credential === undefined) {
     decoyHash ??= hashPassword(randomBytes(16).toString('hex'))
     await verifyPassword(input.password, await decoyHash)
-    await repo.insertSignInFailure(pool, login.slice(0, 100), 'unknown-login', now)
+    await repo.updateSignInFailureReason(pool, attempt, 'unknown-login')
     throw errors.signInFailed()
   }
-  if (!(await verifyPassword(input.password, credential.passwordHash))) {
-    await repo.insertSignInFailure(pool, login, 'password', now)
-    throw errors.signInFailed()
-  }
+  if (!(await verifyPassword(input.password, credential.passwordHash))) throw errors.signInFailed()
   const signedIn = await withTransaction(pool, async (client) => {
     const approver = await consumeApproverTotp(
       client,
@@ -149,7 +158,7 @@ export async function signIn(
     return { session, token }
   })
   if (signedIn === undefined) {
-    await repo.insertSignInFailure(pool, login, 'totp', now)
+    await repo.updateSignInFailureReason(pool, attempt, 'totp')
     throw errors.signInFailed()
   }
   return signedIn
