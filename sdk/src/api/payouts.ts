@@ -199,6 +199,11 @@ const approverErrors = [
   error('approver-not-found', 404, 'No such approver in this store.'),
   error('approval-totp-invalid', 403, 'The one-time code is wrong, expired or already used.'),
   error(
+    'approval-totp-rate-limited',
+    429,
+    'Too many wrong one-time codes for this approver lately: every code is refused until the window passes.',
+  ),
+  error(
     'approver-not-eligible',
     403,
     'The approver lacks the role, is the initiator (person or key), or proposed the policy.',

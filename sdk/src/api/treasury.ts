@@ -109,6 +109,11 @@ const treasuryDecisionErrors = [
   error('treasury-proposal-old-revision', 409, 'The proposal changed since the quoted revision.'),
   error('treasury-proposal-not-approvable', 409, 'Decided already, or a top-up (carried out offline).'),
   error('approval-totp-invalid', 403, 'The one-time code is wrong, expired or already used.'),
+  error(
+    'approval-totp-rate-limited',
+    429,
+    'Too many wrong one-time codes for this approver lately: every code is refused until the window passes.',
+  ),
   error('approver-not-eligible', 403, 'Only a treasurer or admin of this store decides treasury moves.'),
 ]
 

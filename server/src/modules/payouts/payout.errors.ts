@@ -23,6 +23,12 @@ export const approverNotFound = () =>
   new AppError('approver-not-found', 404, 'no such approver in this store')
 export const approvalTotpInvalid = () =>
   new AppError('approval-totp-invalid', 403, 'the one-time code is wrong, expired or already used')
+export const approvalTotpRateLimited = (retryAfterSeconds: bigint) =>
+  new AppError(
+    'approval-totp-rate-limited',
+    429,
+    `too many wrong one-time codes for this approver; retry in ${retryAfterSeconds} s`,
+  )
 export const approverNotEligible = (reason: string) => new AppError('approver-not-eligible', 403, reason)
 export const approvalDuplicate = () =>
   new AppError('approval-duplicate', 409, 'this approver already decided on this payout')

@@ -4,6 +4,14 @@
  * policy (payout.policy.ts scaledAmount).
  */
 export const payoutLimits = {
+  /**
+   * Wrong one-time codes per approver within approverTotpFailureWindowMs before every code is refused
+   * (429), the right one too: as dashboard sign-in (session.limits.ts), five covers typos and a code
+   * that just rolled over, and guessing six digits at 5 per 15 min takes years.
+   */
+  approverTotpFailuresMax: 5,
+  /** The window wrong codes are counted over (ms). */
+  approverTotpFailureWindowMs: 15 * 60 * 1000,
   /** Items in one `POST /v1/payouts/batch`: the issue's 1,000, and a 1 MiB body holds that many. */
   requestBatchItemsMax: 1_000,
   /**

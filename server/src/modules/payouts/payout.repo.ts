@@ -249,6 +249,39 @@ export async function updatePayout(db: Queryable, id: string, change: PayoutChan
 }
 
 /** Sum and count of a store's live payouts since `since`, optionally of one initiator or destination. */
+/** Records a TOTP attempt for an approver, presumed wrong, and prunes every attempt older than `expired`. */
+export async function insertTotpAttempt(
+  db: Queryable,
+  approverId: string,
+  now: Date,
+  expired: Date,
+): Promise<string> {
+  const result = await db.query<{ id: string }>(
+    `with pruned as (delete from approver_totp_failures where created_at <= $3)
+     insert into approver_totp_failures (approver_id, created_at) values ($1, $2) returning id`,
+    [approverId, now, expired],
+  )
+  return result.rows[0]?.id ?? ''
+}
+
+/** Wrong codes for the approver since `since` (exclusive), and the oldest of them. */
+export async function selectTotpFailures(
+  db: Queryable,
+  approverId: string,
+  since: Date,
+): Promise<{ count: number; oldest: Date | null }> {
+  const result = await db.query<{ count: number; oldest: Date | null }>(
+    `select count(*)::int as count, min(created_at) as oldest from approver_totp_failures
+     where approver_id = $1 and created_at > $2`,
+    [approverId, since],
+  )
+  return { count: result.rows[0]?.count ?? 0, oldest: result.rows[0]?.oldest ?? null }
+}
+
+export async function deleteTotpAttempt(db: Queryable, id: string): Promise<void> {
+  await db.query('delete from approver_totp_failures where id = $1', [id])
+}
+
 /**
  * Takes the transaction's window locks (payout.service.ts lockPolicyWindows): the installation's, exclusive
  * or shared, then the store's when `store` is set. Held until the transaction ends.

@@ -11,6 +11,7 @@ import { checkEvmDestination } from './payout.address.ts'
 import { canaryAmountFor, checkDestinationAllowed, getPayoutSettings } from './payout.book.ts'
 import * as errors from './payout.errors.ts'
 import { reservePayout, voidReservation } from './payout.ledger.ts'
+import { payoutLimits } from './payout.limits.ts'
 import {
   approverCounts,
   builtInPolicy,
@@ -468,6 +469,41 @@ export type DecisionInput = Readonly<{
 export type VerifiedSecondFactor = Readonly<{ kind: 'passkey'; passkeyId: string }>
 type SecondFactor = Readonly<{ kind: 'totp'; code: string }> | VerifiedSecondFactor
 
+/**
+ * Runs `decide` — a decision that checks `approverId`'s one-time code — within the approver's bound on
+ * wrong codes (payoutLimits.approverTotpFailuresMax per window). The attempt is recorded and committed
+ * before it is counted, so guesses sent at once cannot all be judged; it is forgotten unless the code was
+ * wrong or the approver is refused for too many (which keeps a hammered approver refused). Payout and
+ * policy approvals and treasury decisions all pass through here.
+ */
+export async function withinTotpFailureBound<T>(
+  pool: Pool,
+  approverId: string,
+  now: Date,
+  decide: () => Promise<T>,
+): Promise<T> {
+  const windowMs = payoutLimits.approverTotpFailureWindowMs
+  const since = new Date(now.getTime() - windowMs)
+  const attempt = await repo.insertTotpAttempt(pool, approverId, now, since)
+  let wrongCode = false
+  try {
+    const earlier = await repo.selectTotpFailures(pool, approverId, since)
+    if (earlier.count - 1 >= payoutLimits.approverTotpFailuresMax) {
+      wrongCode = true
+      // Whole seconds until the oldest failure leaves the window, at least one (integer ms from Date).
+      const waitMs = BigInt((earlier.oldest ?? now).getTime() + windowMs - now.getTime())
+      const waitSeconds = (waitMs + 999n) / 1000n
+      throw errors.approvalTotpRateLimited(waitSeconds < 1n ? 1n : waitSeconds)
+    }
+    return await decide()
+  } catch (error) {
+    wrongCode ||= isAppError(error) && error.code === 'approval-totp-invalid'
+    throw error
+  } finally {
+    if (!wrongCode) await repo.deleteTotpAttempt(pool, attempt)
+  }
+}
+
 /** Checks a TOTP code and consumes its step; a verified factor was checked by its module already. */
 async function checkSecondFactor(
   client: Queryable,
@@ -508,7 +544,9 @@ async function checkApprover(
  * payout to queued (or delayed when the payout's rule said so... approvals and delays are separate rules).
  */
 export async function decidePayout(pool: Pool, input: DecisionInput, now: Date): Promise<Payout> {
-  return await decide(pool, input, { kind: 'totp', code: input.totpCode }, now)
+  return await withinTotpFailureBound(pool, input.approverId, now, () =>
+    decide(pool, input, { kind: 'totp', code: input.totpCode }, now),
+  )
 }
 
 /** decidePayout with a second factor already verified for this payout, revision and decision. */
@@ -675,7 +713,9 @@ export async function approvePolicy(
   input: Readonly<{ merchantId: string; version: number; approverId: string; totpCode: string }>,
   now: Date,
 ): Promise<void> {
-  await activatePolicy(pool, input, { kind: 'totp', code: input.totpCode }, now)
+  await withinTotpFailureBound(pool, input.approverId, now, () =>
+    activatePolicy(pool, input, { kind: 'totp', code: input.totpCode }, now),
+  )
 }
 
 /** approvePolicy with a second factor already verified for this policy version. */

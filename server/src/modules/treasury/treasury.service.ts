@@ -6,7 +6,7 @@ import { newId } from '../../lib/ids.ts'
 import type { Logger } from '../../lib/logger.ts'
 import { assetId } from '../../lib/money.ts'
 import { recordEvent } from '../events/event.service.ts'
-import { consumeApproverTotp } from '../payouts/payout.service.ts'
+import { consumeApproverTotp, withinTotpFailureBound } from '../payouts/payout.service.ts'
 import { bandPosition } from './treasury.band.ts'
 import {
   treasuryApprovalTotpInvalid,
@@ -234,6 +234,14 @@ export type TreasuryDecisionInput = Readonly<{
  * are carried out offline with the cold key: they can only be rejected here (or resolve themselves).
  */
 export async function decideTreasuryProposal(
+  pool: Pool,
+  input: TreasuryDecisionInput,
+  now: Date,
+): Promise<TreasuryProposal> {
+  return await withinTotpFailureBound(pool, input.approverId, now, () => decideProposal(pool, input, now))
+}
+
+async function decideProposal(
   pool: Pool,
   input: TreasuryDecisionInput,
   now: Date,
