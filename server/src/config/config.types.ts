@@ -60,6 +60,12 @@ export type Config = Readonly<{
   databaseUrl: string | undefined
   httpHost: string
   httpPort: number
+  /**
+   * Addresses (IPs or CIDR ranges) of the reverse proxies in front of the API, whose X-Forwarded-For and
+   * X-Forwarded-Proto are believed: the buyer's address for rate limits, https for Secure cookies and
+   * passkey origins. Empty (the default): no header is believed, the connection is what it is.
+   */
+  trustedProxies: readonly string[]
   dataDir: string
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'
   /** Empty: the devnet (three anvil chains) is started and its generated networks are used. */

@@ -101,6 +101,28 @@ describe('loadConfig', () => {
     expect(problems.some((problem) => problem.startsWith(`${field}:`))).toBe(true)
   })
 
+  it('takes trusted proxies as IPs and CIDR ranges, and nothing else', () => {
+    const good = ['10.0.0.2', '10.0.0.0/8', '0.0.0.0/0', 'fd00::/8', '::1', '2001:db8::/128']
+    expect(loadConfig(withFile({ trustedProxies: good })).trustedProxies).toEqual(good)
+    expect(loadConfig(withFile({})).trustedProxies).toEqual([])
+    const many = (count: number) => Array.from({ length: count }, (_, index) => `10.0.${index}.0/24`)
+    expect(loadConfig(withFile({ trustedProxies: many(64) })).trustedProxies.length).toBe(64)
+    expect(
+      problemsOf(withFile({ trustedProxies: many(65) })).some((p) => p.startsWith('trustedProxies:')),
+    ).toBe(true)
+    for (const bad of [
+      '10.0.0.0/33',
+      'fd00::/129',
+      'proxy.internal',
+      '10.0.0.0/8/1',
+      '10.0.0.0/',
+      '10.0.0.0/x',
+    ])
+      expect(
+        problemsOf(withFile({ trustedProxies: [bad] })).some((p) => p.startsWith('trustedProxies[0]:')),
+      ).toBe(true)
+  })
+
   it('rejects an unknown SLUICE_ variable and a bad port from the environment', () => {
     const problems = problemsOf({ SLUICE_HTTP_PROT: '1', SLUICE_HTTP_PORT: 'eighty' })
     expect(problems.some((problem) => problem.startsWith('SLUICE_HTTP_PROT:'))).toBe(true)

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs'
+import { isIP } from 'node:net'
 import { resolve } from 'node:path'
 import { z } from 'zod'
 import type { Config } from './config.types.ts'
@@ -83,6 +84,14 @@ const networkSchema = z.strictObject({
     .optional(),
 })
 
+function isAddressOrRange(text: string): boolean {
+  const [address = '', prefix, ...rest] = text.split('/')
+  const family = isIP(address)
+  if (family === 0 || rest.length > 0) return false
+  if (prefix === undefined) return true
+  return /^\d{1,3}$/.test(prefix) && Number.parseInt(prefix, 10) <= (family === 4 ? 32 : 128)
+}
+
 const configSchema = z
   .strictObject({
     databaseUrl: z
@@ -91,6 +100,10 @@ const configSchema = z
       .optional(),
     httpHost: z.string().min(1).default('127.0.0.1'),
     httpPort: z.number().int().min(0).max(65_535).default(4000),
+    trustedProxies: z
+      .array(z.string().refine(isAddressOrRange, 'an IP address or a CIDR range (10.0.0.0/8, fd00::/8)'))
+      .max(limits.trustedProxiesMax)
+      .default([]),
     dataDir: z.string().min(1).default('.sluice'),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     networks: z.array(networkSchema).max(limits.networksMax).default([]),
@@ -220,6 +233,7 @@ export function loadConfig(environment: Environment = process.env): Config {
     databaseUrl: parsed.databaseUrl,
     httpHost: parsed.httpHost,
     httpPort: parsed.httpPort,
+    trustedProxies: parsed.trustedProxies,
     dataDir: resolve(baseDirectory, parsed.dataDir),
     logLevel: parsed.logLevel,
     networks: parsed.networks.map(({ batchTransferAddress, ...network }) => ({

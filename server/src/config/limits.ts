@@ -46,6 +46,8 @@ export const limits = {
   tokensPerNetworkMax: 32,
   /** Networks in one gateway: bounds per-network workers and readiness checks. */
   networksMax: 32,
+  /** Trusted proxy entries (IPs or CIDR ranges): a load balancer tier is a handful of ranges. */
+  trustedProxiesMax: 64,
   /** ERC-20 decimals above this are not a real stablecoin; 36 keeps 10^decimals far inside uint256. */
   tokenDecimalsMax: 36,
   /**

@@ -24,6 +24,8 @@ export type AppDependencies = {
   rates?: Readonly<Record<string, Readonly<Record<string, string>>>>
   /** Options of the /v1 API (clock, rate limits, response assertions); tests set them. */
   api?: Omit<RouteOptions, 'pool' | 'networks'>
+  /** Config `trustedProxies`: the reverse proxies whose X-Forwarded-* headers are believed. */
+  trustedProxies?: readonly string[]
 }
 
 const requestIdPattern = /^[A-Za-z0-9_-]{1,64}$/
@@ -42,6 +44,10 @@ export async function buildApp(
       return typeof given === 'string' && requestIdPattern.test(given) ? given : newId('req')
     },
     return503OnClosing: true,
+    // Behind a TLS-terminating proxy, the client's address (rate limits) and scheme (Secure cookies,
+    // passkey origins) come from its X-Forwarded-* headers, believed only from the configured proxies:
+    // from anyone else they would let a caller pick its own rate-limit bucket.
+    trustProxy: dependencies.trustedProxies?.length ? [...dependencies.trustedProxies] : false,
     // The router's own refusals (a malformed percent-encoding, a path parameter over maxParamLength)
     // bypass setErrorHandler; routed through it, they get the typed body every other error has.
     frameworkErrors: handleError,

@@ -160,7 +160,12 @@ async function startApi(
   parts: { pool: Pool; logger: Logger; networks: readonly NetworkConfig[] },
   closers: Closer[],
 ): Promise<string> {
-  const app: FastifyInstance = await buildApp({ ...parts, rates: config.rates, metrics: createMetrics() })
+  const app: FastifyInstance = await buildApp({
+    ...parts,
+    rates: config.rates,
+    trustedProxies: config.trustedProxies,
+    metrics: createMetrics(),
+  })
   const address = await app.listen({ host: config.httpHost, port: config.httpPort })
   closers.push({ name: 'http server', close: () => app.close() })
   return address.replace('[::1]', 'localhost')
