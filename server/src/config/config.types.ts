@@ -73,6 +73,13 @@ export type Config = Readonly<{
   devnet: DevnetConfig
   secrets: SecretsConfig
   natsUrl: string | undefined
+  webhooks: Readonly<{
+    /**
+     * Endpoints registered through the API may be http:// and reach loopback and private hosts (local
+     * receivers). Default: on while the devnet serves (no networks configured), off otherwise.
+     */
+    allowLocalEndpoints: boolean | undefined
+  }>
   /** Static rate table: currency → token symbol → tokens per unit of currency (decimal string). */
   rates: Readonly<Record<string, Readonly<Record<string, string>>>>
 }>

@@ -123,6 +123,18 @@ describe('loadConfig', () => {
       ).toBe(true)
   })
 
+  it('reads webhooks.allowLocalEndpoints as a boolean, absent by default', () => {
+    expect(loadConfig(withFile({})).webhooks.allowLocalEndpoints).toBeUndefined()
+    expect(
+      loadConfig(withFile({ webhooks: { allowLocalEndpoints: true } })).webhooks.allowLocalEndpoints,
+    ).toBe(true)
+    expect(
+      problemsOf(withFile({ webhooks: { allowLocalEndpoints: 'yes' } })).some((p) =>
+        p.startsWith('webhooks.allowLocalEndpoints:'),
+      ),
+    ).toBe(true)
+  })
+
   it('rejects an unknown SLUICE_ variable and a bad port from the environment', () => {
     const problems = problemsOf({ SLUICE_HTTP_PROT: '1', SLUICE_HTTP_PORT: 'eighty' })
     expect(problems.some((problem) => problem.startsWith('SLUICE_HTTP_PROT:'))).toBe(true)

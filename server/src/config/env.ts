@@ -123,6 +123,7 @@ const configSchema = z
       .string()
       .regex(/^nats:\/\//, 'must be a nats:// URL')
       .optional(),
+    webhooks: z.strictObject({ allowLocalEndpoints: z.boolean().optional() }).default({}),
     // Static exchange rates for fiat-priced invoices: tokens per one unit of currency, as decimal strings.
     // A currency or token missing here cannot price an invoice (creation fails; nothing is guessed).
     rates: z
@@ -252,6 +253,7 @@ export function loadConfig(environment: Environment = process.env): Config {
       keystoreDir: resolve(baseDirectory, parsed.secrets.keystoreDir ?? `${parsed.dataDir}/keystore`),
     },
     natsUrl: parsed.natsUrl,
+    webhooks: { allowLocalEndpoints: parsed.webhooks.allowLocalEndpoints },
     rates: parsed.rates,
   }
 }

@@ -70,6 +70,11 @@ export type RouteOptions = Readonly<{
   networks?: readonly NetworkConfig[]
   /** Where fiat-priced invoices get their rate; default: the static USD table of config `rates`. */
   rateSource?: RateSource
+  /**
+   * Config `webhooks.allowLocalEndpoints`: endpoints registered through the API may be http:// and reach
+   * loopback and private hosts (allowInsecure). For devnets and tests; default false.
+   */
+  webhookLocalEndpoints?: boolean
 }>
 
 export type RouteDependencies = Readonly<{
@@ -82,6 +87,7 @@ export type RouteDependencies = Readonly<{
   idempotencyClaimLeaseMs: number | undefined
   networks: readonly NetworkConfig[]
   rateSource: RateSource
+  webhookLocalEndpoints: boolean
 }>
 
 export function createRouteDependencies(options: RouteOptions): RouteDependencies {
@@ -94,6 +100,7 @@ export function createRouteDependencies(options: RouteOptions): RouteDependencie
     idempotencyClaimLeaseMs: options.idempotencyClaimLeaseMs,
     networks: options.networks ?? [],
     rateSource: options.rateSource ?? staticRateSource({ USD: { USDT: '1', USDC: '1' } }),
+    webhookLocalEndpoints: options.webhookLocalEndpoints ?? false,
   }
 }
 

@@ -129,7 +129,7 @@ beforeAll(async () => {
     logger: silent,
     metrics: createMetrics(),
     networks: [],
-    api: { assertResponses: true, rateLimit },
+    api: { assertResponses: true, rateLimit, webhookLocalEndpoints: true },
   })
   await app.listen({ host: '127.0.0.1', port: 0 })
   baseUrl = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`
@@ -314,6 +314,26 @@ describe('validation', () => {
       admin.rotateWebhookEndpointSecret({ params: { id }, body: { overlap_seconds: 7 * 86_400 + 1 } }),
     )
     expect([overlap.code, paths(overlap)]).toEqual(['validation-failed', ['body.overlap_seconds']])
+  })
+})
+
+describe('local receivers', () => {
+  it('a gateway that does not allow them refuses an endpoint on its own host or network', async () => {
+    // This suite's gateway allows them (its receiver listens on 127.0.0.1); a production one does not.
+    const strictApp = await buildApp({ pool, logger: silent, metrics: createMetrics(), networks: [] })
+    try {
+      for (const url of [receiverUrl(), 'https://10.1.2.3/in']) {
+        const response = await strictApp.inject({
+          method: 'POST',
+          url: '/v1/webhooks',
+          headers: { authorization: `Bearer ${keys.adminA}` },
+          payload: { url, event_filter: '*' },
+        })
+        expect([url, response.statusCode, response.json().code]).toEqual([url, 422, 'webhook-url-refused'])
+      }
+    } finally {
+      await strictApp.close()
+    }
   })
 })
 

@@ -165,6 +165,8 @@ async function startApi(
     rates: config.rates,
     trustedProxies: config.trustedProxies,
     metrics: createMetrics(),
+    // Local receivers by default only on a devnet (no networks configured): ADR 0010.
+    api: { webhookLocalEndpoints: config.webhooks.allowLocalEndpoints ?? config.networks.length === 0 },
   })
   const address = await app.listen({ host: config.httpHost, port: config.httpPort })
   closers.push({ name: 'http server', close: () => app.close() })

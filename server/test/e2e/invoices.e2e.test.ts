@@ -87,6 +87,8 @@ beforeAll(async () => {
   webhookSecret = endpoint.secret
   const dataDir = temporaryDataDir()
   const configPath = writeConfigFile(dataDir, {
+    // The test's webhook receiver listens on 127.0.0.1: a local receiver (ADR 0010).
+    webhooks: { allowLocalEndpoints: true },
     networks: [
       testNetwork('chain-a', chainA, chainA.tokens.usdt, 6),
       testNetwork('chain-b', chainB, chainB.tokens.bscUsd, 18),

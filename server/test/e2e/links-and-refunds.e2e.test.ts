@@ -57,6 +57,8 @@ beforeAll(async () => {
   webhookSecret = endpoint.secret
   const dataDir = temporaryDataDir()
   const configPath = writeConfigFile(dataDir, {
+    // The test's webhook receiver listens on 127.0.0.1: a local receiver (ADR 0010).
+    webhooks: { allowLocalEndpoints: true },
     networks: [
       {
         name: 'chain-a',

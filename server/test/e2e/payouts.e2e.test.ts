@@ -82,6 +82,8 @@ beforeAll(async () => {
   await recordGasStationFunding(database.pool, networkName, gas, 'devnet-initial')
   const dataDir = temporaryDataDir()
   const configPath = writeConfigFile(dataDir, {
+    // The test's webhook receiver listens on 127.0.0.1: a local receiver (ADR 0010).
+    webhooks: { allowLocalEndpoints: true },
     networks: [
       {
         name: networkName,

@@ -43,6 +43,7 @@ describe('endpointToWire', () => {
     description: 'orders',
     eventFilter: ['invoice.settled', 'payment.finalized'],
     allowInsecure: false,
+    allowLocal: false,
     enabled: true,
     disabledReason: null,
     disabledAt: null,

@@ -157,6 +157,7 @@ function registerEndpointRoutes(app: FastifyInstance, dependencies: RouteDepende
             merchantId: principal.merchantId,
             url: body.url,
             eventFilter: body.event_filter,
+            allowLocal: dependencies.webhookLocalEndpoints,
             ...(body.description === undefined ? {} : { description: body.description }),
           }),
         ),
@@ -197,7 +198,8 @@ function registerEndpointRoutes(app: FastifyInstance, dependencies: RouteDepende
       const input = {
         merchantId: principal.merchantId,
         endpointId: params.id,
-        ...(body.url === undefined ? {} : { url: body.url }),
+        // A new URL is judged by the gateway's setting now, as a new endpoint would be.
+        ...(body.url === undefined ? {} : { url: body.url, allowLocal: dependencies.webhookLocalEndpoints }),
         ...(body.event_filter === undefined ? {} : { eventFilter: body.event_filter }),
         ...(body.description === undefined ? {} : { description: body.description }),
         ...(body.enabled === undefined ? {} : { enabled: body.enabled }),

@@ -411,7 +411,7 @@ async function attemptWork(
   const sent = await sendWebhook(
     {
       url: endpoint.url,
-      allowInsecure: endpoint.allow_insecure,
+      access: { insecure: endpoint.allow_insecure, local: endpoint.allow_local },
       secrets: signingSecrets(endpoint, now),
       event: work.event,
       now,

@@ -19,6 +19,7 @@ export type EndpointRow = {
   description: string
   event_types: string[]
   allow_insecure: boolean
+  allow_local: boolean
   enabled: boolean
   disabled_reason: DisabledReason | null
   disabled_at: Date | null
@@ -39,6 +40,7 @@ export function toEndpoint(row: EndpointRow): WebhookEndpoint {
     description: row.description,
     eventFilter: filterFromColumn(row.event_types),
     allowInsecure: row.allow_insecure,
+    allowLocal: row.allow_local,
     enabled: row.enabled,
     disabledReason: row.disabled_reason,
     disabledAt: row.disabled_at,
@@ -72,15 +74,16 @@ export async function insertEndpoint(
   db: Queryable,
   row: Pick<
     EndpointRow,
-    'id' | 'merchant_id' | 'url' | 'description' | 'event_types' | 'allow_insecure' | 'secret'
+    'id' | 'merchant_id' | 'url' | 'description' | 'event_types' | 'allow_insecure' | 'allow_local' | 'secret'
   > & {
     now: Date
   },
 ): Promise<EndpointRow> {
   const result = await db.query<EndpointRow>(
     `insert into webhook_endpoints
-       (id, merchant_id, url, description, event_types, allow_insecure, secret, created_at, updated_at)
-     values ($1, $2, $3, $4, $5, $6, $7, $8, $8) returning *`,
+       (id, merchant_id, url, description, event_types, allow_insecure, allow_local, secret, created_at,
+        updated_at)
+     values ($1, $2, $3, $4, $5, $6, $9, $7, $8, $8) returning *`,
     [
       row.id,
       row.merchant_id,
@@ -90,6 +93,7 @@ export async function insertEndpoint(
       row.allow_insecure,
       row.secret,
       row.now,
+      row.allow_local,
     ],
   )
   return firstRow(result.rows)
@@ -126,6 +130,7 @@ export type EndpointSettings = Pick<
   | 'description'
   | 'event_types'
   | 'allow_insecure'
+  | 'allow_local'
   | 'enabled'
   | 'disabled_reason'
   | 'disabled_at'
@@ -140,7 +145,8 @@ export async function updateEndpointSettings(
 ): Promise<EndpointRow> {
   const result = await db.query<EndpointRow>(
     `update webhook_endpoints set url = $2, description = $3, event_types = $4, allow_insecure = $5,
-       enabled = $6, disabled_reason = $7, disabled_at = $8, failing_since = $9, updated_at = $10
+       enabled = $6, disabled_reason = $7, disabled_at = $8, failing_since = $9, updated_at = $10,
+       allow_local = $11
      where id = $1 returning *`,
     [
       id,
@@ -153,6 +159,7 @@ export async function updateEndpointSettings(
       settings.disabled_at,
       settings.failing_since,
       now,
+      settings.allow_local,
     ],
   )
   return firstRow(result.rows)

@@ -5,11 +5,17 @@ import { webhookLimits } from './webhook.limits.ts'
 import type { WebhookPost } from './webhook.post.ts'
 import { webhookHeaders } from './webhook.signature.ts'
 import type { ResolveHost } from './webhook.types.ts'
-import { errorCode, refusalForAddresses, resolveUrlAddresses, splitCredentials } from './webhook.url.ts'
+import {
+  type EndpointAccess,
+  errorCode,
+  refusalForAddresses,
+  resolveUrlAddresses,
+  splitCredentials,
+} from './webhook.url.ts'
 
 export type SendRequest = Readonly<{
   url: string
-  allowInsecure: boolean
+  access: EndpointAccess
   /** Current secret first; a rotated-out secret still inside its overlap second. */
   secrets: readonly string[]
   event: Pick<StoredEvent, 'id' | 'type' | 'payload' | 'createdAt'>
@@ -78,7 +84,7 @@ export async function sendWebhook(request: SendRequest, deps: SendDeps): Promise
   } catch (error) {
     return result({ statusCode: null, error: `dns: ${errorCode(error)}`, responseExcerpt: null })
   }
-  const refusal = refusalForAddresses(url, addresses, request.allowInsecure)
+  const refusal = refusalForAddresses(url, addresses, request.access)
   if (refusal !== undefined)
     return result({ statusCode: null, error: `address-refused: ${refusal}`, responseExcerpt: null })
   const address = addresses[0]

@@ -81,8 +81,8 @@ export async function createEndpoint(
   input: CreateEndpointInput,
   options: WebhookServiceOptions = {},
 ): Promise<EndpointWithSecret> {
-  const allowInsecure = input.allowInsecure ?? false
-  const url = await validateEndpointUrl(input.url, allowInsecure, options.resolveHost ?? resolveHostWithDns)
+  const access = { insecure: input.allowInsecure ?? false, local: input.allowLocal ?? false }
+  const url = await validateEndpointUrl(input.url, access, options.resolveHost ?? resolveHostWithDns)
   const eventFilter = parseEventFilter(input.eventFilter)
   const description = checkDescription(input.description ?? '')
   const secret = generateWebhookSecret()
@@ -96,7 +96,8 @@ export async function createEndpoint(
       url: url.toString(),
       description,
       event_types: filterToColumn(eventFilter),
-      allow_insecure: allowInsecure,
+      allow_insecure: access.insecure,
+      allow_local: access.local,
       secret,
       now: clockOf(options)(),
     })
@@ -151,12 +152,15 @@ export async function updateEndpoint(
   const eventFilter = input.eventFilter === undefined ? undefined : parseEventFilter(input.eventFilter)
   const description = input.description === undefined ? undefined : checkDescription(input.description)
   const current = await getEndpoint(pool, input)
-  const allowInsecure = input.allowInsecure ?? current.allowInsecure
+  const access = {
+    insecure: input.allowInsecure ?? current.allowInsecure,
+    local: input.allowLocal ?? current.allowLocal,
+  }
   const resolveHost = options.resolveHost ?? resolveHostWithDns
   const url =
-    input.url === undefined && input.allowInsecure === undefined
+    input.url === undefined && input.allowInsecure === undefined && input.allowLocal === undefined
       ? undefined
-      : (await validateEndpointUrl(input.url ?? current.url, allowInsecure, resolveHost)).toString()
+      : (await validateEndpointUrl(input.url ?? current.url, access, resolveHost)).toString()
   return await withTransaction(pool, async (client) => {
     const row = await findEndpoint(client, input.merchantId, input.endpointId, 'for update')
     if (row === undefined) throw webhookEndpointNotFound(input.endpointId)
@@ -167,7 +171,8 @@ export async function updateEndpoint(
         url: url ?? row.url,
         description: description ?? row.description,
         event_types: eventFilter === undefined ? row.event_types : filterToColumn(eventFilter),
-        allow_insecure: allowInsecure,
+        allow_insecure: access.insecure,
+        allow_local: access.local,
         ...enablement(row, input.enabled, now),
       },
       now,

@@ -15,6 +15,8 @@ export type WebhookEndpoint = Readonly<{
   eventFilter: EventFilter
   /** Allows http:// to loopback/private hosts and link-local targets; for local development only. */
   allowInsecure: boolean
+  /** Allows loopback and private hosts over https: registered while the gateway allowed local receivers. */
+  allowLocal: boolean
   enabled: boolean
   disabledReason: DisabledReason | null
   disabledAt: Date | null
@@ -69,6 +71,8 @@ export type CreateEndpointInput = Readonly<{
   eventFilter: EventFilter
   description?: string
   allowInsecure?: boolean
+  /** The gateway allows local receivers (config webhooks.allowLocalEndpoints). */
+  allowLocal?: boolean
 }>
 
 export type UpdateEndpointInput = Readonly<{
@@ -78,6 +82,7 @@ export type UpdateEndpointInput = Readonly<{
   eventFilter?: EventFilter
   description?: string
   allowInsecure?: boolean
+  allowLocal?: boolean
   enabled?: boolean
 }>
 

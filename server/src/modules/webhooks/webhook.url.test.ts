@@ -15,6 +15,11 @@ const resolvesTo =
   async () =>
     addresses
 
+/** A store's endpoint; one the operator allowed http and link-local; one registered for local receivers. */
+const strict = { insecure: false, local: false } as const
+const insecure = { insecure: true, local: false } as const
+const local = { insecure: false, local: true } as const
+
 async function codeOf(promise: Promise<unknown>): Promise<string> {
   try {
     await promise
@@ -52,56 +57,97 @@ describe('classifyAddress', () => {
   })
 })
 
+describe('internal hosts (security review, 2026-11-22)', () => {
+  it.each([
+    ['https://127.0.0.1:5432/', [], 'loopback: the gateway host, e.g. its PostgreSQL'],
+    ['https://localhost.attacker.example:6379/', ['127.0.0.1'], 'a name resolving to loopback'],
+    ['https://10.0.0.5:8443/', [], 'RFC 1918: the operator LAN'],
+    ['https://100.100.100.200/latest/meta-data/', [], 'carrier-grade NAT: a cloud metadata service'],
+    ['https://[64:ff9b::a9fe:a9fe]/latest/meta-data/', [], 'NAT64 form of 169.254.169.254'],
+    ['https://[::ffff:0:a9fe:a9fe]/', [], 'SIIT form of 169.254.169.254'],
+    ['https://[fd12::1]/', [], 'IPv6 unique-local'],
+    ['https://198.18.0.1/', [], 'benchmarking range'],
+  ])('a store cannot register %s (%s)', async (url, addresses, _why) => {
+    expect(await codeOf(validateEndpointUrl(url, strict, resolvesTo(...addresses)))).toBe(
+      'webhook-url-refused',
+    )
+  })
+
+  it('a gateway that allows local receivers accepts loopback and private hosts over https, nothing else', async () => {
+    expect(await codeOf(validateEndpointUrl('https://127.0.0.1:9000/in', local, resolvesTo()))).toBe(
+      'accepted',
+    )
+    expect(await codeOf(validateEndpointUrl('https://shop.lan/in', local, resolvesTo('192.168.1.20')))).toBe(
+      'accepted',
+    )
+    // Not http (that takes the operator's allowInsecure), not link-local or metadata.
+    expect(await codeOf(validateEndpointUrl('http://127.0.0.1:9000/in', local, resolvesTo()))).toBe(
+      'webhook-url-refused',
+    )
+    expect(await codeOf(validateEndpointUrl('https://169.254.169.254/', local, resolvesTo()))).toBe(
+      'webhook-url-refused',
+    )
+  })
+
+  it('classes NAT64 and SIIT addresses by the IPv4 address they carry', () => {
+    expect(classifyAddress('64:ff9b::808:808')).toBe('public')
+    expect(classifyAddress('64:ff9b::a00:1')).toBe('private')
+    expect(classifyAddress('::ffff:0:7f00:1')).toBe('loopback')
+  })
+})
+
 describe('endpoint URL validation', () => {
   it('accepts https to a public host', async () => {
     expect(
-      await codeOf(validateEndpointUrl('https://shop.example/hooks', false, resolvesTo('93.184.215.14'))),
+      await codeOf(validateEndpointUrl('https://shop.example/hooks', strict, resolvesTo('93.184.215.14'))),
     ).toBe('accepted')
   })
 
   it('refuses http without allowInsecure, even to loopback', async () => {
-    expect(await codeOf(validateEndpointUrl('http://127.0.0.1:8080/hook', false, resolvesTo()))).toBe(
+    expect(await codeOf(validateEndpointUrl('http://127.0.0.1:8080/hook', strict, resolvesTo()))).toBe(
       'webhook-url-refused',
     )
   })
 
   it('accepts http to loopback and private hosts with allowInsecure', async () => {
-    expect(await codeOf(validateEndpointUrl('http://127.0.0.1:8080/hook', true, resolvesTo()))).toBe(
+    expect(await codeOf(validateEndpointUrl('http://127.0.0.1:8080/hook', insecure, resolvesTo()))).toBe(
       'accepted',
     )
-    expect(await codeOf(validateEndpointUrl('http://[::1]:8080/hook', true, resolvesTo()))).toBe('accepted')
-    expect(await codeOf(validateEndpointUrl('http://shop.internal/hook', true, resolvesTo('10.0.0.7')))).toBe(
+    expect(await codeOf(validateEndpointUrl('http://[::1]:8080/hook', insecure, resolvesTo()))).toBe(
       'accepted',
     )
+    expect(
+      await codeOf(validateEndpointUrl('http://shop.internal/hook', insecure, resolvesTo('10.0.0.7'))),
+    ).toBe('accepted')
   })
 
   it('refuses http to a public host even with allowInsecure', async () => {
     expect(
-      await codeOf(validateEndpointUrl('http://shop.example/hook', true, resolvesTo('93.184.215.14'))),
+      await codeOf(validateEndpointUrl('http://shop.example/hook', insecure, resolvesTo('93.184.215.14'))),
     ).toBe('webhook-url-refused')
     // One public address among private ones is enough to refuse.
     expect(
       await codeOf(
-        validateEndpointUrl('http://mixed.example/hook', true, resolvesTo('10.0.0.7', '93.184.215.14')),
+        validateEndpointUrl('http://mixed.example/hook', insecure, resolvesTo('10.0.0.7', '93.184.215.14')),
       ),
     ).toBe('webhook-url-refused')
   })
 
   it('refuses hosts resolving to link-local/metadata addresses unless allowInsecure', async () => {
     const metadata = resolvesTo('169.254.169.254')
-    expect(await codeOf(validateEndpointUrl('https://metadata.example/latest', false, metadata))).toBe(
+    expect(await codeOf(validateEndpointUrl('https://metadata.example/latest', strict, metadata))).toBe(
       'webhook-url-refused',
     )
-    expect(await codeOf(validateEndpointUrl('https://169.254.169.254/latest', false, metadata))).toBe(
+    expect(await codeOf(validateEndpointUrl('https://169.254.169.254/latest', strict, metadata))).toBe(
       'webhook-url-refused',
     )
-    expect(await codeOf(validateEndpointUrl('https://[::ffff:a9fe:a9fe]/latest', false, metadata))).toBe(
+    expect(await codeOf(validateEndpointUrl('https://[::ffff:a9fe:a9fe]/latest', strict, metadata))).toBe(
       'webhook-url-refused',
     )
-    expect(await codeOf(validateEndpointUrl('https://0.0.0.0/x', false, metadata))).toBe(
+    expect(await codeOf(validateEndpointUrl('https://0.0.0.0/x', strict, metadata))).toBe(
       'webhook-url-refused',
     )
-    expect(await codeOf(validateEndpointUrl('https://metadata.example/latest', true, metadata))).toBe(
+    expect(await codeOf(validateEndpointUrl('https://metadata.example/latest', insecure, metadata))).toBe(
       'accepted',
     )
   })
@@ -110,10 +156,10 @@ describe('endpoint URL validation', () => {
     const failing: ResolveHost = async () => {
       throw Object.assign(new Error('getaddrinfo ENOTFOUND'), { code: 'ENOTFOUND' })
     }
-    expect(await codeOf(validateEndpointUrl('https://nowhere.example/', false, failing))).toBe(
+    expect(await codeOf(validateEndpointUrl('https://nowhere.example/', strict, failing))).toBe(
       'webhook-url-invalid',
     )
-    expect(await codeOf(validateEndpointUrl('https://nowhere.example/', false, resolvesTo()))).toBe(
+    expect(await codeOf(validateEndpointUrl('https://nowhere.example/', strict, resolvesTo()))).toBe(
       'webhook-url-refused',
     )
   })
@@ -144,9 +190,9 @@ describe('endpoint URL validation', () => {
 
   it('checks resolved addresses again at delivery time', () => {
     const url = new URL('https://rebinding.example/hook')
-    expect(refusalForAddresses(url, ['93.184.215.14'], false)).toBeUndefined()
-    expect(refusalForAddresses(url, ['169.254.169.254'], false)).toMatch(/link-local/)
-    expect(refusalForAddresses(url, [], false)).toMatch(/no address/)
+    expect(refusalForAddresses(url, ['93.184.215.14'], strict)).toBeUndefined()
+    expect(refusalForAddresses(url, ['169.254.169.254'], strict)).toMatch(/link-local/)
+    expect(refusalForAddresses(url, [], strict)).toMatch(/no address/)
   })
 })
 

@@ -4,6 +4,13 @@ import { webhookUrlInvalid, webhookUrlRefused } from './webhook.errors.ts'
 import { webhookLimits } from './webhook.limits.ts'
 import type { ResolveHost } from './webhook.types.ts'
 
+/**
+ * What an endpoint may reach beyond public https hosts: `insecure` (operator-only) also http:// and
+ * link-local hosts; `local` (registered while the gateway allowed local receivers) loopback and private
+ * hosts over https.
+ */
+export type EndpointAccess = Readonly<{ insecure: boolean; local: boolean }>
+
 /** Where an IP address points, as far as webhook SSRF rules care. */
 export type AddressClass = 'loopback' | 'private' | 'link-local' | 'unspecified' | 'public'
 
@@ -26,13 +33,30 @@ const linkLocal = blockList(
 // 0.0.0.0 and :: reach the local host on Linux: an SSRF classic.
 const unspecified = blockList([['0.0.0.0', 8]], [['::', 128]])
 const loopback = blockList([['127.0.0.0', 8]], [['::1', 128]])
+// Internal to a site or a carrier, never a store's receiver on the internet: RFC 1918, carrier-grade NAT
+// (100.64.0.0/10, where one cloud keeps its metadata service), IETF protocol assignments, benchmarking,
+// the reserved 240/4, and IPv6 unique-local addresses.
 const privateRanges = blockList(
   [
     ['10.0.0.0', 8],
     ['172.16.0.0', 12],
     ['192.168.0.0', 16],
+    ['100.64.0.0', 10],
+    ['192.0.0.0', 24],
+    ['198.18.0.0', 15],
+    ['240.0.0.0', 4],
   ],
   [['fc00::', 7]],
+)
+// IPv6 forms that carry an IPv4 address in their last 32 bits and reach it: NAT64 (64:ff9b::/96) and
+// SIIT (::ffff:0:0:0/96). They are classed as the IPv4 address they carry. (IPv4-mapped ::ffff:a.b.c.d is
+// matched by BlockList itself.)
+const carriesIpv4 = blockList(
+  [],
+  [
+    ['64:ff9b::', 96],
+    ['::ffff:0:0:0', 96],
+  ],
 )
 
 /**
@@ -55,11 +79,21 @@ export function classifyAddress(address: string): AddressClass {
 }
 
 function classifyByRanges(address: string, type: 'ipv4' | 'ipv6'): AddressClass {
+  if (type === 'ipv6' && carriesIpv4.check(address, 'ipv6'))
+    return classifyByRanges(embeddedIpv4(address), 'ipv4')
   if (linkLocal.check(address, type)) return 'link-local'
   if (unspecified.check(address, type)) return 'unspecified'
   if (loopback.check(address, type)) return 'loopback'
   if (privateRanges.check(address, type)) return 'private'
   return 'public'
+}
+
+/** The IPv4 address in the last 32 bits of an IPv6 address (WHATWG URL parsing normalises it). */
+function embeddedIpv4(address: string): string {
+  const groups = new URL(`http://[${address}]/`).hostname.slice(1, -1).split(':')
+  const low = Number.parseInt(groups.at(-1) ?? '0', 16)
+  const high = Number.parseInt(groups.at(-2) ?? '0', 16)
+  return [high >> 8, high & 255, low >> 8, low & 255].join('.')
 }
 
 /** `[::1]` → `::1`: URL keeps IPv6 literals in brackets. */
@@ -94,12 +128,17 @@ export function parseEndpointUrl(text: string, allowInsecure: boolean): URL {
 export function refusalForAddresses(
   url: URL,
   addresses: readonly string[],
-  allowInsecure: boolean,
+  access: EndpointAccess,
 ): string | undefined {
+  const allowInsecure = access.insecure
   if (addresses.length === 0) return 'the host resolves to no address'
   const classes = addresses.map(classifyAddress)
   if (!allowInsecure && classes.some((kind) => kind === 'link-local' || kind === 'unspecified'))
     return 'the host resolves to a link-local, metadata or unspecified address'
+  // A store's receiver is on the internet: an endpoint reaching the gateway's own host or network would
+  // let a webhooks key probe them (security review, 2026-11-22). Local receivers need `local`.
+  if (!allowInsecure && !access.local && classes.some((kind) => kind === 'loopback' || kind === 'private'))
+    return 'the host resolves to a loopback or private address'
   if (url.protocol === 'http:' && !classes.every((kind) => kind === 'loopback' || kind === 'private'))
     return 'http:// is allowed only to loopback or private addresses'
   return undefined
@@ -120,17 +159,17 @@ export async function resolveUrlAddresses(url: URL, resolveHost: ResolveHost): P
  */
 export async function validateEndpointUrl(
   text: string,
-  allowInsecure: boolean,
+  access: EndpointAccess,
   resolveHost: ResolveHost,
 ): Promise<URL> {
-  const url = parseEndpointUrl(text, allowInsecure)
+  const url = parseEndpointUrl(text, access.insecure)
   let addresses: readonly string[]
   try {
     addresses = await resolveUrlAddresses(url, resolveHost)
   } catch (error) {
     throw webhookUrlInvalid(`the host does not resolve (${errorCode(error)})`)
   }
-  const refusal = refusalForAddresses(url, addresses, allowInsecure)
+  const refusal = refusalForAddresses(url, addresses, access)
   if (refusal !== undefined) throw webhookUrlRefused(refusal)
   return url
 }
