@@ -91,15 +91,21 @@ async function resolveApiKey(db: Queryable, authorization: string | undefined): 
   const trusted = trustedKeys.get(trustKey)
   if (trusted !== undefined && Date.now() - trusted.verifiedAtMs < limits.apiKeyTrustMs)
     return trusted.principal
+  const revocationsBefore = revocationsSeen
   const row = await lookUpOnce(trustKey, () => findApiKeyByPrefix(db, match[1] as string))
   if (row === undefined || row.revoked_at !== null || !timingSafeEqual(row.secret_hash, secretHash)) {
     trustedKeys.delete(trustKey)
     throw apiKeyInvalid()
   }
   const principal = { merchantId: row.merchant_id, apiKeyId: row.id, scopes: row.scopes }
-  trust(trustKey, principal)
+  // A key revoked while its row was being read may have been read unrevoked: this request was already
+  // under way and passes, but the key is not trusted on that read (security review, 2026-11-22).
+  if (revocationsSeen === revocationsBefore) trust(trustKey, principal)
   return principal
 }
+
+/** Revocations this process has seen: a lookup that spans one does not make its key trusted. */
+let revocationsSeen = 0
 
 /**
  * Lookups under way, by trust key: when a trusted key's moment ends, the requests it carries at that
@@ -130,9 +136,12 @@ function trust(trustKey: string, principal: Principal): void {
 
 /** This process stops trusting a revoked key at once (others within limits.apiKeyTrustMs). */
 function forgetApiKey(apiKeyId: string): void {
+  revocationsSeen += 1
   for (const [trustKey, entry] of trustedKeys) {
     if (entry.principal.apiKeyId === apiKeyId) trustedKeys.delete(trustKey)
   }
+  // A lookup under way may have read the row before the revocation: later requests read it afresh.
+  lookups.clear()
 }
 
 /** Resolves an `Authorization: Bearer <key>` header to a principal holding `scope`. */
