@@ -130,7 +130,9 @@ export type ReorgFinding = { forkBlock: bigint; deeperThanFinality: boolean }
 /**
  * Compares stored block hashes with the chain, newest first. The newest matching block is the common
  * ancestor; everything above it must be rescanned. anvil (and some providers) never send
- * `removed: true`, so hashes are the only reliable signal.
+ * `removed: true`, so hashes are the only reliable signal. A block the node does not have yet (a node a
+ * few blocks behind, after failover or behind a load balancer) says nothing either way: it is skipped,
+ * not taken for a fork, which would orphan payments and could halt crediting for nothing.
  */
 export async function detectReorg(
   db: Queryable,
@@ -142,7 +144,8 @@ export async function detectReorg(
   let forkBlock: bigint | undefined
   for (const block of stored) {
     const onChain = await fetchBlockHeader(rpc, block.number)
-    if (onChain?.hash === block.hash) break
+    if (onChain === undefined) continue
+    if (onChain.hash === block.hash) break
     forkBlock = block.number
   }
   if (forkBlock === undefined) return undefined

@@ -306,16 +306,19 @@ export function factsOf(
       payment.detectedAt.getTime() < monitoringUntil &&
       options.some((option) => option.assetId === payment.assetId),
   )
-  const value = (payment: Payment) => {
-    const option = options.find((candidate) => candidate.assetId === payment.assetId) as InvoiceOptionView
-    return valueOfPayment(payment.amount, option.token.decimals, rateOf(row, option.token.symbol))
-  }
+  // Minor units are summed per asset and converted once: converting each payment rounds each down, and
+  // an amount due paid in parts (5 + 5.834 USDT for 10.834) would fall short by the roundings.
+  const valueIn = (payments: readonly Payment[]) =>
+    options.reduce((sum, option) => {
+      const minor = payments
+        .filter((payment) => payment.assetId === option.assetId)
+        .reduce((total, payment) => total + payment.amount, 0n)
+      return sum + valueOfPayment(minor, option.token.decimals, rateOf(row, option.token.symbol))
+    }, 0n)
   return {
     dueValue: BigInt(row.due_value),
-    seenValue: counted.reduce((sum, payment) => sum + value(payment), 0n),
-    finalValue: counted
-      .filter((payment) => payment.status === 'finalized')
-      .reduce((sum, payment) => sum + value(payment), 0n),
+    seenValue: valueIn(counted),
+    finalValue: valueIn(counted.filter((payment) => payment.status === 'finalized')),
     anyLate: counted.some((payment) => payment.detectedAt.getTime() >= row.expires_at.getTime()),
     anyPending: counted.some((payment) => payment.status !== 'finalized'),
     toleranceBasisPoints: row.tolerance_basis_points,
@@ -425,49 +428,90 @@ export async function reevaluateInvoice(
         payload: eventPayload(view, next),
       })
     }
-    if (next.status === 'settled' && next.exception === 'paid_over') await creditOverpayment(client, view)
+    // Any settle the payments made (paid_over, or paid_late above the amount due): not a person's mark.
+    if (next.status === 'settled' && previous.status !== 'settled') await creditOverpayment(client, view)
     return next
   })
 }
 
 /**
- * The part of a settled invoice's payments above the amount due is the buyer's, not the merchant's: it
- * moves to a buyer-credit account of the invoice (refundable later), in the asset of the last payment.
+ * The part of a settled invoice's final payments above the amount due is the buyer's, not the merchant's:
+ * it moves to a buyer-credit account of the invoice (refundable later), in the assets it arrived in —
+ * from the asset that brought the most value first, never more of an asset than arrived in it (one
+ * address serves every accepted network: the excess may sit in another asset than the last payment's).
+ * Late overpayments included. Once per invoice: an excess arriving after it settled is not credited yet.
  */
 async function creditOverpayment(client: PoolClient, view: InvoiceView): Promise<void> {
-  const last = view.payments.find((payment) => payment.status === 'finalized')
-  const option = view.options.find((candidate) => candidate.assetId === last?.assetId)
-  if (last === undefined || option === undefined || last.assetId === null) return
-  const excessValue = view.facts.finalValue - view.facts.dueValue
-  const excessMinor =
-    (excessValue * rateOf(view.row, option.token.symbol)) /
-    (10n ** 18n * 10n ** BigInt(valueDecimals - option.token.decimals))
-  if (excessMinor <= 0n) return
+  let remainingValue = view.facts.finalValue - view.facts.dueValue
+  if (remainingValue <= 0n) return
+  for (const part of finalReceiptsByAsset(view)) {
+    if (remainingValue <= 0n) break
+    // The smaller of the two (bigints).
+    let takenValue = remainingValue
+    if (part.value < takenValue) takenValue = part.value
+    // Value → minor units rounded down: the buyer is never credited more than arrived.
+    const rate = rateOf(view.row, part.option.token.symbol)
+    let minor = (takenValue * rate) / (10n ** 18n * 10n ** BigInt(valueDecimals - part.option.token.decimals))
+    if (minor > part.minor) minor = part.minor
+    remainingValue -= takenValue
+    if (minor > 0n) await creditBuyer(client, view, part.option.assetId, minor)
+  }
+}
+
+/** Final, counted payments per accepted asset: minor units and value, the most valuable asset first. */
+function finalReceiptsByAsset(view: InvoiceView) {
+  const monitoringUntil = view.row.monitoring_until.getTime()
+  const parts = view.options.map((option) => {
+    const minor = view.payments
+      .filter(
+        (payment) =>
+          payment.status === 'finalized' &&
+          payment.assetId === option.assetId &&
+          payment.detectedAt.getTime() < monitoringUntil,
+      )
+      .reduce((sum, payment) => sum + payment.amount, 0n)
+    const value = valueOfPayment(minor, option.token.decimals, rateOf(view.row, option.token.symbol))
+    return { option, minor, value }
+  })
+  return parts
+    .filter((part) => part.minor > 0n)
+    .sort((a, b) => (a.value < b.value ? 1 : a.value > b.value ? -1 : 0))
+}
+
+async function creditBuyer(client: PoolClient, view: InvoiceView, assetId: string, minor: bigint) {
   const account = (ownerType: 'merchant' | 'customer', ownerId: string, purpose: string) =>
     getOrCreateAccount(client, {
       ownerType,
       ownerId,
       purpose,
-      assetId: last.assetId as string,
+      assetId,
       normalSide: 'credit',
       flags: { debitsMustNotExceedCredits: true },
     })
   await createTransfer(client, {
     kind: 'single',
-    id: `invoice-overpaid:${view.row.id}`,
+    id: `invoice-overpaid:${view.row.id}:${assetId}`,
     debitAccountId: (await account('merchant', view.row.merchant_id, 'available')).id,
     creditAccountId: (await account('customer', view.row.id, 'buyer-credit')).id,
-    assetId: last.assetId,
-    amount: excessMinor,
+    assetId,
+    amount: minor,
     code: 'invoice-overpayment',
     metadata: { invoice_id: view.row.id },
   })
 }
 
-/** Evaluates open invoices whose expiry or monitoring end has passed (bounded; the scan repeats). */
+/**
+ * Evaluates open invoices whose expiry or monitoring end has passed (bounded; the scan repeats). One
+ * invoice that fails does not hold back the others: each is tried, and the first failure is thrown after.
+ */
 export async function expireDueInvoices(pool: Pool, context: InvoiceContext): Promise<number> {
   const ids = await selectDueForExpiry(pool, context.now(), invoiceLimits.expiryScanBatchMax)
-  for (const id of ids) await reevaluateInvoice(pool, id, context)
+  const failures: unknown[] = []
+  for (const id of ids) await reevaluateInvoice(pool, id, context).catch((error) => failures.push(error))
+  if (failures.length > 0)
+    throw new Error(`${failures.length} of ${ids.length} due invoices failed to evaluate`, {
+      cause: failures[0],
+    })
   return ids.length
 }
 

@@ -286,9 +286,11 @@ export async function upsertObservedPayments(
          d.owner_id, p.screening
        from observed p, deposit_addresses d
        where d.address = p.to_address
+       -- A payment orphaned by a reorg and included again keeps its first detected_at: it was seen then
+       -- (an invoice judges "late" by it).
        on conflict (network, tx_hash, log_index) do update
          set block_number = excluded.block_number, block_hash = excluded.block_hash, status = excluded.status,
-             screening = excluded.screening, confirmed_at = null, detected_at = now(), updated_at = now()
+             screening = excluded.screening, confirmed_at = null, updated_at = now()
          where payments.status = 'orphaned'
        returning *
      ), payment_events as (
