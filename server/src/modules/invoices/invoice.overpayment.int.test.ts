@@ -11,6 +11,7 @@ import { listOwnerBalances } from '../ledger/ledger.service.ts'
 import { createMerchant } from '../merchants/merchant.service.ts'
 import { progressPayments, recordObservedTransfers } from '../payments/payment.service.ts'
 import { orphanPayments } from '../payments/payment-recording.service.ts'
+import { invoiceLimits } from './invoice.limits.ts'
 import { staticRateSource } from './invoice.rates.ts'
 import {
   createInvoice,
@@ -21,7 +22,8 @@ import {
 } from './invoice.service.ts'
 
 // How an invoice's overpayment reaches the buyer credit (in the assets it arrived in, late ones too), that
-// one invoice failing to evaluate does not stop the others expiring, and what a reorg does to "late".
+// one invoice failing to evaluate does not stop the others expiring, what a reorg does to "late", and
+// that dust sent to an invoice's public address cannot push its payment out of the count.
 
 const tokenA: `0x${string}` = `0x${'11'.repeat(20)}`
 const tokenB: `0x${string}` = `0x${'22'.repeat(20)}`
@@ -228,5 +230,41 @@ describe('overpayment credit, expiry and reorgs', () => {
     await finalizeAll()
     const state = await reevaluateInvoice(database.pool, view.row.id, live)
     expect(state).toEqual({ status: 'settled', exception: 'none' })
+  })
+
+  it('a thousand dust transfers after the payment do not push it out of the count', async () => {
+    const merchantId = await newMerchant()
+    const invoice = await withTransaction(database.pool, (client) =>
+      createInvoice(client, { merchantId, amount: '10', currency: 'USDT' }, context),
+    )
+    const address = invoice.options[0]?.address as string
+    await pay(networkA, tokenA, address, 10_000_000n)
+    await finalizeAll()
+    expect(await reevaluateInvoice(database.pool, invoice.row.id, context)).toEqual({
+      status: 'settled',
+      exception: 'none',
+    })
+    // Zero-value transfers (dust: address poisoning) from anyone, newer than the payment.
+    block += 1n
+    const at = block
+    await withTransaction(database.pool, (client) =>
+      recordObservedTransfers(
+        client,
+        networkA,
+        Array.from({ length: invoiceLimits.paymentsPerInvoiceMax + 1 }, (_, index) => ({
+          blockNumber: at,
+          blockHash: `0x${'ab'.repeat(32)}`,
+          txHash: `0x${randomBytes(32).toString('hex')}`,
+          logIndex: index,
+          tokenAddress: tokenA,
+          from: buyer,
+          to: address,
+          amount: 0n,
+        })),
+      ),
+    )
+    const view = await getInvoice(database.pool, merchantId, invoice.row.id, context)
+    expect(view.payments.some((payment) => payment.amount === 10_000_000n)).toBe(false) // shown: newest
+    expect([view.facts.finalValue > 0n, view.row.status]).toEqual([true, 'settled'])
   })
 })

@@ -261,7 +261,10 @@ export type InvoiceOptionView = Readonly<{
 export type InvoiceView = Readonly<{
   row: InvoiceRow
   options: readonly InvoiceOptionView[]
+  /** The newest payments of any status (shown). */
   payments: readonly Payment[]
+  /** The payments that count towards the invoice (facts, overpayment). */
+  counted: readonly Payment[]
   facts: InvoiceFacts
   /** Value units formatted in the invoice currency. */
   paid: string
@@ -292,6 +295,9 @@ function optionViews(options: readonly OptionRow[], networks: readonly NetworkCo
   })
 }
 
+/** Payment statuses that count towards an invoice: not orphaned, held, unsupported or dust. */
+const countedStatuses = ['detected', 'confirmed', 'finalized'] as const
+
 /** What the chain and the clock say about an invoice now (pure given its rows). */
 export function factsOf(
   row: InvoiceRow,
@@ -302,7 +308,7 @@ export function factsOf(
   const monitoringUntil = row.monitoring_until.getTime()
   const counted = payments.filter(
     (payment) =>
-      (payment.status === 'detected' || payment.status === 'confirmed' || payment.status === 'finalized') &&
+      (countedStatuses as readonly string[]).includes(payment.status) &&
       payment.detectedAt.getTime() < monitoringUntil &&
       options.some((option) => option.assetId === payment.assetId),
   )
@@ -328,14 +334,17 @@ export function factsOf(
   }
 }
 
+/**
+ * An invoice's view: the payments shown (the newest of any status) and, read apart, those that count, so
+ * dust and unsupported transfers to its public address can never push a real payment out of the count.
+ */
 async function loadView(db: Queryable, row: InvoiceRow, context: InvoiceContext): Promise<InvoiceView> {
   const options = optionViews(await selectOptions(db, row.id), context.networks)
-  const payments = await listOwnerPayments(
-    db,
-    { merchantId: row.merchant_id, ownerKind: 'invoice', ownerId: row.id },
-    { limit: invoiceLimits.paymentsPerInvoiceMax },
-  )
-  return viewOf(row, options, payments, context)
+  const owner = { merchantId: row.merchant_id, ownerKind: 'invoice', ownerId: row.id } as const
+  const limit = invoiceLimits.paymentsPerInvoiceMax
+  const counted = await listOwnerPayments(db, owner, { limit, statuses: countedStatuses })
+  const shown = await listOwnerPayments(db, owner, { limit })
+  return viewOf(row, options, shown, context, counted)
 }
 
 function viewOf(
@@ -343,12 +352,14 @@ function viewOf(
   options: readonly InvoiceOptionView[],
   payments: readonly Payment[],
   context: InvoiceContext,
+  counted: readonly Payment[] = payments,
 ): InvoiceView {
-  const facts = factsOf(row, options, payments, context.now())
+  const facts = factsOf(row, options, counted, context.now())
   return {
     row,
     options,
     payments,
+    counted,
     facts,
     paid: formatUnits(facts.seenValue, valueDecimals),
     due: formatUnits(facts.dueValue, valueDecimals),
@@ -462,7 +473,7 @@ async function creditOverpayment(client: PoolClient, view: InvoiceView): Promise
 function finalReceiptsByAsset(view: InvoiceView) {
   const monitoringUntil = view.row.monitoring_until.getTime()
   const parts = view.options.map((option) => {
-    const minor = view.payments
+    const minor = view.counted
       .filter(
         (payment) =>
           payment.status === 'finalized' &&

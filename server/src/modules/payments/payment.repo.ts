@@ -212,13 +212,20 @@ export async function orphanPaymentsFrom(
 export async function selectPaymentsByOwner(
   db: Queryable,
   filter: { merchantId: string; ownerKind: DepositOwnerKind; ownerId: string },
-  page: { limit: number; beforeDetectedAt?: Date },
+  page: { limit: number; beforeDetectedAt?: Date; statuses?: readonly PaymentStatus[] },
 ): Promise<Payment[]> {
   const result = await db.query<PaymentRow>(
     `select * from payments where merchant_id = $1 and owner_kind = $2 and owner_id = $3
-       and ($4::timestamptz is null or detected_at < $4)
+       and ($4::timestamptz is null or detected_at < $4) and ($6::text[] is null or status = any($6))
      order by detected_at desc limit $5`,
-    [filter.merchantId, filter.ownerKind, filter.ownerId, page.beforeDetectedAt ?? null, page.limit],
+    [
+      filter.merchantId,
+      filter.ownerKind,
+      filter.ownerId,
+      page.beforeDetectedAt ?? null,
+      page.limit,
+      page.statuses ?? null,
+    ],
   )
   return result.rows.map(toPayment)
 }

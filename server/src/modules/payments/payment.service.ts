@@ -2,7 +2,7 @@ import type { Pool, PoolClient, Queryable } from '../../db/pool.ts'
 import { withTransaction } from '../../db/tx.ts'
 import { allocateDepositAddressInTransaction } from './deposit-address.service.ts'
 import { selectDepositAddressByOwner, selectPayment, selectPaymentsByOwner } from './payment.repo.ts'
-import type { DepositAddress, DepositOwnerKind, Payment } from './payment.types.ts'
+import type { DepositAddress, DepositOwnerKind, Payment, PaymentStatus } from './payment.types.ts'
 import {
   evaluateInvoiceJobKind as recordingEvaluateInvoiceJobKind,
   progressPayments as recordingProgressPayments,
@@ -37,7 +37,7 @@ export const recordObservedTransfers = recordingRecordObservedTransfers
 export async function listOwnerPayments(
   db: Queryable,
   owner: DepositOwner,
-  page: { limit: number; beforeDetectedAt?: Date },
+  page: { limit: number; beforeDetectedAt?: Date; statuses?: readonly PaymentStatus[] },
 ): Promise<Payment[]> {
   return await selectPaymentsByOwner(db, owner, page)
 }
