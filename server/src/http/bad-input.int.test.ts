@@ -16,16 +16,12 @@ import { z } from 'zod'
 import { createTestDatabase, type TestDatabase } from '../../test/setup/database.ts'
 import { offlineNetwork } from '../../test/setup/offline-network.ts'
 import { importTestSanctionsList } from '../../test/setup/sanctions.ts'
+import { creditStoreBalance } from '../../test/setup/store-funding.ts'
 import { limits } from '../config/limits.ts'
 import type { Pool } from '../db/pool.ts'
 import { createLogger } from '../lib/logger.ts'
 import { createRawMasterKeyProvider } from '../modules/keys/key.master.ts'
 import { exportAccountXpub, initKeys } from '../modules/keys/key.service.ts'
-import {
-  createTransfer,
-  getOrCreateAccount,
-  getOrCreateSystemAccount,
-} from '../modules/ledger/ledger.service.ts'
 import { createMerchant, issueApiKey } from '../modules/merchants/merchant.service.ts'
 import { refillDepositAddressPool } from '../modules/payments/deposit-address.service.ts'
 import { enrolApprover } from '../modules/payouts/payout.service.ts'
@@ -678,25 +674,7 @@ async function setupCall(method: 'POST', url: string, body: unknown): Promise<Re
 }
 
 async function fund(pool: Pool, amount: bigint): Promise<void> {
-  const assetId = `USDT@${networkName}`
-  const available = await getOrCreateAccount(pool, {
-    ownerType: 'merchant',
-    ownerId: merchantId,
-    purpose: 'available',
-    assetId,
-    normalSide: 'credit',
-    flags: { debitsMustNotExceedCredits: true },
-  })
-  const hot = await getOrCreateSystemAccount(pool, 'hot-wallet', assetId)
-  await createTransfer(pool, {
-    kind: 'single',
-    id: 'fund:bad-input',
-    debitAccountId: hot.id,
-    creditAccountId: available.id,
-    assetId,
-    amount,
-    code: 'test-funding',
-  })
+  await creditStoreBalance(pool, merchantId, `USDT@${networkName}`, amount)
 }
 
 async function signInToDashboard(pool: Pool): Promise<void> {

@@ -8,11 +8,6 @@ import { withTransaction } from '../../src/db/tx.ts'
 import { createRawMasterKeyProvider } from '../../src/modules/keys/key.master.ts'
 import { exportAccountXpub, initKeys } from '../../src/modules/keys/key.service.ts'
 import type { MasterKeyProvider } from '../../src/modules/keys/key.types.ts'
-import {
-  createTransfer,
-  getOrCreateAccount,
-  getOrCreateSystemAccount,
-} from '../../src/modules/ledger/ledger.service.ts'
 import { createMerchant } from '../../src/modules/merchants/merchant.service.ts'
 import {
   createPayout,
@@ -29,6 +24,7 @@ import {
 } from '../../src/modules/sweeps/sweep.service.ts'
 import { startTestChain, type TestChain } from './chain.ts'
 import { createTestDatabase, type TestDatabase } from './database.ts'
+import { creditStoreBalance } from './store-funding.ts'
 
 /**
  * Shared by the signers and treasury integration tests: a migrated database, an anvil chain with the
@@ -90,25 +86,7 @@ async function fundHotWallet(
   amount: bigint,
 ): Promise<void> {
   const { database, chain, merchantId, hotWallet } = parts
-  const assetId = `${symbol}@${fixtureNetworkName}`
-  const merchant = await getOrCreateAccount(database.pool, {
-    ownerType: 'merchant',
-    ownerId: merchantId,
-    purpose: 'available',
-    assetId,
-    normalSide: 'credit',
-    flags: { debitsMustNotExceedCredits: true },
-  })
-  const hot = await getOrCreateSystemAccount(database.pool, 'hot-wallet', assetId)
-  await createTransfer(database.pool, {
-    kind: 'single',
-    id: `fund:${randomBytes(4).toString('hex')}`,
-    debitAccountId: hot.id,
-    creditAccountId: merchant.id,
-    assetId,
-    amount,
-    code: 'test-funding',
-  })
+  await creditStoreBalance(database.pool, merchantId, `${symbol}@${fixtureNetworkName}`, amount)
   await chain.mint(symbol === 'USDT' ? chain.tokens.usdt : chain.tokens.usdc, hotWallet, amount)
 }
 

@@ -8,12 +8,8 @@ import { privateKeyToAddress } from 'viem/accounts'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createTestDatabase, type TestDatabase } from '../../../test/setup/database.ts'
 import { offlineNetwork } from '../../../test/setup/offline-network.ts'
+import { creditStoreBalance } from '../../../test/setup/store-funding.ts'
 import { createLogger } from '../../lib/logger.ts'
-import {
-  createTransfer,
-  getOrCreateAccount,
-  getOrCreateSystemAccount,
-} from '../../modules/ledger/ledger.service.ts'
 import { createMerchant, issueApiKey } from '../../modules/merchants/merchant.service.ts'
 import { totpAt } from '../../modules/payouts/payout.totp.ts'
 import { importSanctionLists } from '../../modules/sanctions/sanction.service.ts'
@@ -69,25 +65,7 @@ beforeAll(async () => {
     networks: [network],
     api: { now: () => new Date(clockMs) }, // default rate limit
   })
-  const assetId = `USDT@${networkName}`
-  const available = await getOrCreateAccount(pool, {
-    ownerType: 'merchant',
-    ownerId: merchantId,
-    purpose: 'available',
-    assetId,
-    normalSide: 'credit',
-    flags: { debitsMustNotExceedCredits: true },
-  })
-  const hot = await getOrCreateSystemAccount(pool, 'hot-wallet', assetId)
-  await createTransfer(pool, {
-    kind: 'single',
-    id: 'fund:totp',
-    debitAccountId: hot.id,
-    creditAccountId: available.id,
-    assetId,
-    amount: 1_000_000_000n,
-    code: 'test-funding',
-  })
+  await creditStoreBalance(pool, merchantId, `USDT@${networkName}`, 1_000_000_000n)
   const listDirectory = mkdtempSync(join(tmpdir(), 'sluice-sanctions-'))
   chmodSync(listDirectory, 0o755)
   const list = join(listDirectory, 'sanctioned_addresses_ETH.txt')

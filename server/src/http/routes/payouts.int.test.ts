@@ -10,13 +10,9 @@ import { privateKeyToAddress } from 'viem/accounts'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createTestDatabase, type TestDatabase } from '../../../test/setup/database.ts'
 import { offlineNetwork } from '../../../test/setup/offline-network.ts'
+import { creditStoreBalance } from '../../../test/setup/store-funding.ts'
 import type { Pool } from '../../db/pool.ts'
 import { createLogger } from '../../lib/logger.ts'
-import {
-  createTransfer,
-  getOrCreateAccount,
-  getOrCreateSystemAccount,
-} from '../../modules/ledger/ledger.service.ts'
 import { createMerchant, issueApiKey } from '../../modules/merchants/merchant.service.ts'
 import { isPanicEngaged, listPayoutAudit } from '../../modules/payouts/payout.service.ts'
 import { totpAt } from '../../modules/payouts/payout.totp.ts'
@@ -62,25 +58,7 @@ async function apiError(promise: Promise<unknown>): Promise<SluiceApiError> {
 }
 
 async function fund(amount: bigint): Promise<void> {
-  const assetId = `USDT@${networkName}`
-  const available = await getOrCreateAccount(pool, {
-    ownerType: 'merchant',
-    ownerId: merchantId,
-    purpose: 'available',
-    assetId,
-    normalSide: 'credit',
-    flags: { debitsMustNotExceedCredits: true },
-  })
-  const hot = await getOrCreateSystemAccount(pool, 'hot-wallet', assetId)
-  await createTransfer(pool, {
-    kind: 'single',
-    id: `fund:${randomBytes(4).toString('hex')}`,
-    debitAccountId: hot.id,
-    creditAccountId: available.id,
-    assetId,
-    amount,
-    code: 'test-funding',
-  })
+  await creditStoreBalance(pool, merchantId, `USDT@${networkName}`, amount)
 }
 
 const request = (amount: string, extra: { external_reference?: string } = {}) =>

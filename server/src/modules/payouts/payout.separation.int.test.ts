@@ -1,13 +1,12 @@
-import { randomBytes } from 'node:crypto'
 import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createTestDatabase, type TestDatabase } from '../../../test/setup/database.ts'
 import { offlineNetwork } from '../../../test/setup/offline-network.ts'
+import { creditStoreBalance } from '../../../test/setup/store-funding.ts'
 import type { NetworkConfig } from '../../config/config.types.ts'
 import { withTransaction } from '../../db/tx.ts'
-import { createTransfer, getOrCreateAccount, getOrCreateSystemAccount } from '../ledger/ledger.service.ts'
 import { createMerchant } from '../merchants/merchant.service.ts'
 import { importSanctionLists } from '../sanctions/sanction.service.ts'
 import {
@@ -35,25 +34,7 @@ let clock = new Date()
 const context = () => ({ networks: [network], now: () => clock })
 
 async function fund(merchantId: string, symbol: string, amount: bigint) {
-  const assetId = `${symbol}@${network.name}`
-  const merchant = await getOrCreateAccount(database.pool, {
-    ownerType: 'merchant',
-    ownerId: merchantId,
-    purpose: 'available',
-    assetId,
-    normalSide: 'credit',
-    flags: { debitsMustNotExceedCredits: true },
-  })
-  const hot = await getOrCreateSystemAccount(database.pool, 'hot-wallet', assetId)
-  await createTransfer(database.pool, {
-    kind: 'single',
-    id: `fund:${randomBytes(4).toString('hex')}`,
-    debitAccountId: hot.id,
-    creditAccountId: merchant.id,
-    assetId,
-    amount,
-    code: 'test-funding',
-  })
+  await creditStoreBalance(database.pool, merchantId, `${symbol}@${network.name}`, amount)
 }
 
 async function newStore(name: string) {

@@ -79,7 +79,7 @@ export async function createPayout(
   const check = checkEvmDestination(input.destination)
   if (!check.ok) throw errors.destinationInvalid(check.reason)
   const amount = parseAmount(input.amount, token.decimals)
-  await lockPolicyWindows(client, input.merchantId)
+  const policy = await lockPolicyWindows(client, input.merchantId)
   const reference = input.externalReference ?? null
   if (reference !== null && (await repo.selectPayoutByReference(client, input.merchantId, reference)))
     throw errors.payoutReferenceTaken()
@@ -137,7 +137,7 @@ export async function createPayout(
   const screening = await screenAddress(client, input.destination)
   if (screening.hit) return await blockPayout(client, payout, 'destination-sanctioned', 'screening')
   // The policy judges the whole request, canary included.
-  const decided = await applyPolicy(client, payout, now, scaledAmount(amount, token.decimals))
+  const decided = await applyPolicy(client, payout, now, policy, scaledAmount(amount, token.decimals))
   if (canary === 0n || decided.status === 'blocked') return decided
   return await attachCanary(client, decided, canary)
 }
@@ -291,13 +291,20 @@ export async function activePolicy(
  * exclusive for a store whose policy has an `all` window and shared for every other (an `all` window
  * counts their payouts too). Re-entrant: a batch takes it once per item.
  */
-export async function lockPolicyWindows(client: Queryable, merchantId: string): Promise<void> {
-  const { policy } = await activePolicy(client, merchantId)
-  const windows = policy.rules.flatMap((rule) => (rule.match.window === undefined ? [] : [rule.match.window]))
+export async function lockPolicyWindows(
+  client: Queryable,
+  merchantId: string,
+): Promise<Awaited<ReturnType<typeof activePolicy>>> {
+  const active = await activePolicy(client, merchantId)
+  const windows = active.policy.rules.flatMap((rule) =>
+    rule.match.window === undefined ? [] : [rule.match.window],
+  )
   await repo.lockWindows(client, {
     installationExclusive: windows.some((window) => window.groupBy === 'all'),
     store: windows.length > 0 ? merchantId : null,
   })
+  // The policy the windows were locked for is the one applied (read once per payout).
+  return active
 }
 
 async function windowUsage(db: Queryable, payout: Payout, rules: readonly PolicyRule[], now: Date) {
@@ -330,9 +337,10 @@ async function applyPolicy(
   client: PoolClient,
   payout: Payout,
   now: Date,
-  amountScaled = scaledAmount(payout.amount, payout.decimals),
+  active: Awaited<ReturnType<typeof activePolicy>>,
+  amountScaled: bigint,
 ): Promise<Payout> {
-  const { version, policy } = await activePolicy(client, payout.merchantId)
+  const { version, policy } = active
   const book = await repo.selectAddressBookEntry(
     client,
     payout.merchantId,

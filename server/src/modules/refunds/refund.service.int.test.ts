@@ -2,10 +2,12 @@ import { randomBytes } from 'node:crypto'
 import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { getAddress } from 'viem'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createTestDatabase, type TestDatabase } from '../../../test/setup/database.ts'
 import { offlineNetwork } from '../../../test/setup/offline-network.ts'
 import { withTransaction } from '../../db/tx.ts'
+import { createLogger } from '../../lib/logger.ts'
 import { staticRateSource } from '../invoices/invoice.rates.ts'
 import {
   createInvoice,
@@ -26,6 +28,8 @@ import {
 import { createMerchant } from '../merchants/merchant.service.ts'
 import { progressPayments, recordObservedTransfers } from '../payments/payment.service.ts'
 import { updatePayoutSettings } from '../payouts/payout.book.ts'
+import { bookPayoutFinal } from '../payouts/payout.ledger.ts'
+import { failBeforeSigning } from '../payouts/payout.send.ts'
 import { cancelPayout, getPayout } from '../payouts/payout.service.ts'
 import { importSanctionLists } from '../sanctions/sanction.service.ts'
 import {
@@ -415,5 +419,48 @@ describe('a refund becomes a payout', () => {
     const result = await payOutRefund(database.pool, refund.id, payoutContext)
     expect(result.kind).toBe('requested')
     expect((await getRefund(database.pool, merchantId, refund.id, context.now())).payoutError).toBeNull()
+  })
+
+  // The canary (docs/adr/0015) is paid first and may reach the buyer even when the rest of the payout
+  // then ends unpaid: it stays counted against the invoice.
+  it('never lets an invoice be refunded more than was paid, also when the canary was paid and the rest failed', async () => {
+    // Canaries for first payouts to a new address above 5 tokens: 1 token goes first (ADR 0015 §5).
+    await updatePayoutSettings(database.pool, {
+      merchantId,
+      actor: 'test',
+      change: { canaryThreshold: '5', canaryAmount: '1' },
+    })
+    // The store has other revenue (another invoice), as any store does.
+    await paidInvoice('100', [100_000_000n])
+    const invoiceId = await paidInvoice('10', [10_000_000n])
+    const { refund, linkToken } = await open(invoiceId, '10')
+    // A never-paid address (a retry of this test must not find it paid already).
+    const refundTo = getAddress(`0x${randomBytes(20).toString('hex')}`)
+    await submitRefundDestination(database.pool, linkToken, refundTo, context.now())
+    const result = await payOutRefund(database.pool, refund.id, payoutContext)
+    if (result.kind !== 'requested') throw new Error(`expected a payout, got ${result.kind}`)
+    const parent = await getPayout(database.pool, merchantId, result.payoutId)
+    expect(parent.canaryPayoutId).not.toBeNull()
+    const canary = await getPayout(database.pool, merchantId, parent.canaryPayoutId as string)
+    expect([parent.amount, canary.amount]).toEqual([9_000_000n, 1_000_000n])
+
+    // The parent is approved (queued); the canary goes out and is final: 1 USDT reached the buyer.
+    await database.pool.query("update payouts set status = 'queued' where id = $1", [parent.id])
+    await withTransaction(database.pool, async (client) => {
+      await bookPayoutFinal(client, canary, `0x${'ab'.repeat(32)}`, 0n)
+      await client.query("update payouts set status = 'finalized', nonce = 0 where id = $1", [canary.id])
+    })
+    // The remainder then fails before signing (e.g. the token refuses the transfer: payout.send.ts).
+    const queuedParent = await getPayout(database.pool, merchantId, parent.id)
+    await failBeforeSigning(
+      { pool: database.pool, logger: createLogger('silent') } as never,
+      queuedParent,
+      'token refused the transfer: test',
+      false,
+    )
+    expect((await getPayout(database.pool, merchantId, parent.id)).status).toBe('failed')
+
+    // 10 paid, 1 already refunded on chain through the canary: at most 9 may be refunded again.
+    expect(await codeOf(open(invoiceId, '10'))).toBe('refund-exceeds-refundable')
   })
 })
