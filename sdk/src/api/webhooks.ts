@@ -119,6 +119,33 @@ export const deletedWebhookEndpointSchema = named(
 
 const deliveryStatusSchema = z.enum(['pending', 'delivered', 'dead'])
 
+/**
+ * Why an attempt got no answer: a fixed set of classes, each with a fixed message (never the network's own
+ * text, addresses or ports). A copy of the server's `deliveryErrorMessages` (asserted equal by a server
+ * test). Classes are appended, never renamed; the fields stay plain strings so that an SDK built before a
+ * new class still reads it.
+ */
+export const webhookDeliveryErrors = {
+  'address-refused':
+    'The host resolves to an address webhooks may not reach (loopback, private, link-local or reserved).',
+  'dns-failed': 'The host name did not resolve.',
+  'connection-refused': 'The receiver refused the connection.',
+  'connection-reset': 'The connection closed before a complete answer arrived.',
+  'host-unreachable': "No route to the receiver's network.",
+  timeout: 'No complete answer within the time limit of an attempt.',
+  'tls-failed': "The TLS handshake or the check of the receiver's certificate failed.",
+  'response-invalid': 'The answer was not valid HTTP.',
+  aborted: 'The gateway stopped during the attempt.',
+  'endpoint-disabled': 'The endpoint was disabled before the delivery succeeded.',
+  other: "The attempt failed for another reason (the operator's log has the details).",
+} as const
+
+export type WebhookDeliveryError = keyof typeof webhookDeliveryErrors
+
+const deliveryErrorDescription = `One of: ${Object.entries(webhookDeliveryErrors)
+  .map(([name, message]) => `"${name}" (${message})`)
+  .join('; ')}`
+
 export const webhookDeliverySchema = named(
   z.object({
     id: webhookDeliveryIdSchema,
@@ -131,8 +158,14 @@ export const webhookDeliverySchema = named(
     attempt_count: z.int().min(0).describe('Attempts made in the current series.'),
     next_attempt_at: timestampSchema.nullable(),
     last_attempt_at: timestampSchema.nullable(),
-    last_status_code: z.int().nullable(),
-    last_error: z.string().nullable(),
+    last_status_code: z
+      .int()
+      .nullable()
+      .describe('HTTP status of the last answer; null when none arrived (see last_error).'),
+    last_error: z
+      .string()
+      .nullable()
+      .describe(`Why the last attempt got no answer; null when it got one. ${deliveryErrorDescription}.`),
     delivered_at: timestampSchema.nullable(),
     created_at: timestampSchema,
   }),
@@ -147,7 +180,10 @@ export const webhookDeliveryAttemptSchema = named(
     started_at: timestampSchema,
     duration_ms: z.int().min(0),
     status_code: z.int().nullable().describe('HTTP status of the answer; null when none arrived.'),
-    error: z.string().nullable().describe('Why no answer arrived ("timeout", "ECONNREFUSED", …).'),
+    error: z
+      .string()
+      .nullable()
+      .describe(`Why no answer arrived; null when one did (see status_code). ${deliveryErrorDescription}.`),
     response_excerpt: z.string().nullable().describe("The start of the receiver's answer."),
   }),
   'WebhookDeliveryAttempt',

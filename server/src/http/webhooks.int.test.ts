@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net'
 import { pageSizeMax } from '@sluice/sdk/api/common'
 import { apiContract, apiOperations } from '@sluice/sdk/api/contract'
 import { operationErrors } from '@sluice/sdk/api/operation'
+import { webhookDeliveryErrors } from '@sluice/sdk/api/webhooks'
 import { createSluiceClient, SluiceApiError, type SluiceClient } from '@sluice/sdk/client'
 import type { FastifyInstance } from 'fastify'
 import { Webhook } from 'standardwebhooks'
@@ -14,6 +15,7 @@ import { withTransaction } from '../db/tx.ts'
 import { createDeliverWebhookHandler } from '../jobs/deliver-webhook.ts'
 import { createDispatchEventHandler } from '../jobs/dispatch-event.ts'
 import { type JobHandler, JobRunner } from '../jobs/runner.ts'
+import { findFreePort } from '../lib/free-port.ts'
 import { createLogger } from '../lib/logger.ts'
 import { dispatchEventJobKind, recordEvent } from '../modules/events/event.service.ts'
 import { createMerchant, issueApiKey } from '../modules/merchants/merchant.service.ts'
@@ -439,6 +441,32 @@ describe('deliveries', () => {
     ])
     const ids = receiver.received.filter((r) => r.headers['webhook-id'] === pending.event_id)
     expect(ids).toHaveLength(3)
+  })
+
+  it("shows why no answer came as a class with a fixed message, never the receiver's address or port", async () => {
+    const admin = client(keys.adminA)
+    const closedPort = await findFreePort()
+    const { id } = await admin.createWebhookEndpoint({
+      body: { url: `https://127.0.0.1:${closedPort}/gone`, event_filter: '*' },
+    })
+    const pending = await admin.sendWebhookEndpointTest({ params: { id } })
+    await until(
+      async () => (await admin.getWebhookDelivery({ params: { id: pending.id } })).attempt_count >= 1,
+    )
+    const failed = await admin.getWebhookDelivery({ params: { id: pending.id } })
+    expect([failed.last_status_code, failed.last_error]).toEqual([null, 'connection-refused'])
+    const first = failed.attempts.at(-1)
+    expect([first?.status_code, first?.error]).toEqual([null, 'connection-refused'])
+    expect(webhookDeliveryErrors['connection-refused']).toBe('The receiver refused the connection.')
+    const served = await (
+      await fetch(`${baseUrl}/v1/webhook-deliveries/${pending.id}`, {
+        headers: { authorization: `Bearer ${keys.adminA}` },
+      })
+    ).text()
+    expect(served).toContain('"last_error":"connection-refused"')
+    expect(served).not.toContain(String(closedPort))
+    expect(served).not.toContain('ECONNREFUSED')
+    await admin.updateWebhookEndpoint({ params: { id }, body: { enabled: false } })
   })
 
   it('rotates the secret: shown once, and the next delivery is signed with it', async () => {

@@ -1,4 +1,5 @@
 import {
+  webhookDeliveryErrors,
   webhookDescriptionLengthMax,
   webhookEndpointSchema,
   webhookEndpointsPerStoreMax,
@@ -9,6 +10,7 @@ import {
 } from '@sluice/sdk/api/webhooks'
 import { describe, expect, it } from 'vitest'
 import { eventTypes } from '../../modules/events/event.types.ts'
+import { deliveryErrorMessages } from '../../modules/webhooks/webhook.failures.ts'
 import { webhookLimits } from '../../modules/webhooks/webhook.limits.ts'
 import type { WebhookEndpoint } from '../../modules/webhooks/webhook.types.ts'
 import { endpointToWire, maskUrlPassword } from './webhooks.ts'
@@ -16,6 +18,10 @@ import { endpointToWire, maskUrlPassword } from './webhooks.ts'
 describe('the SDK copy of webhook constants', () => {
   it('has the same event types as the server, in the same order', () => {
     expect([...webhookEventTypes]).toEqual([...eventTypes])
+  })
+
+  it('has the same delivery error classes and messages as the server, in the same order', () => {
+    expect(Object.entries(webhookDeliveryErrors)).toEqual(Object.entries(deliveryErrorMessages))
   })
 
   it('has the same limits as webhookLimits', () => {

@@ -1,5 +1,5 @@
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http'
-import type { AddressInfo } from 'node:net'
+import { type AddressInfo, createServer as createTcpServer } from 'node:net'
 import { Webhook } from 'standardwebhooks'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createTestDatabase, type TestDatabase } from '../../../test/setup/database.ts'
@@ -13,6 +13,7 @@ import { createLogger, type Logger } from '../../lib/logger.ts'
 import { dispatchEventJobKind, getEvent, recordEvent } from '../events/event.service.ts'
 import type { EventType } from '../events/event.types.ts'
 import { createMerchant } from '../merchants/merchant.service.ts'
+import { deliveryErrors } from './webhook.failures.ts'
 import { webhookLimits } from './webhook.limits.ts'
 import {
   createEndpoint,
@@ -315,11 +316,10 @@ describe('webhook delivery', () => {
       const [delivery] = deliveries
       const attempts = await attemptsOf(delivery?.id ?? '')
       expect(attempts.map((attempt) => attempt.attempt)).toEqual([1, 2, 3, 4, 5])
-      expect(attempts[0]?.error).toBe('ECONNREFUSED')
+      expect(attempts[0]?.error).toBe('connection-refused')
       expect(attempts[1]?.error).toBe('timeout')
-      expect(attempts[2]?.status_code).toBe(500)
-      expect(attempts[3]?.status_code).toBeNull()
-      expect(attempts[3]?.error).not.toBeNull()
+      expect(attempts[2]).toMatchObject({ status_code: 500, error: null })
+      expect(attempts[3]).toMatchObject({ status_code: null, error: 'connection-reset' })
       expect(attempts[4]?.status_code).toBe(200)
       const received = receiver.received
       expect(received).toHaveLength(4)
@@ -363,6 +363,152 @@ describe('webhook delivery', () => {
       await until(async () => (await deliveriesOf(event.id))[0]?.status === 'delivered')
     })
     expect(receiver.received).toHaveLength(1)
+    await receiver.close()
+  })
+
+  it('never connects to loopback when DNS answers the check a public address and loopback afterwards', async () => {
+    // Rebinding: the hostile name answers 203.0.113.7 (public) to the check and 127.0.0.1 to any later
+    // question. `localhost` stands for it because the system resolver answers loopback for it too: a POST
+    // that resolved the name again at connect, instead of using the checked address, would reach this port.
+    let connections = 0
+    const listener = createTcpServer((socket) => {
+      connections += 1
+      socket.destroy()
+    })
+    await new Promise<void>((resolve) => listener.listen(0, '127.0.0.1', resolve))
+    const port = (listener.address() as AddressInfo).port
+    // Where localhost is ::1 too, that is loopback as well (best effort: the port may be taken there).
+    const listenerV6 = createTcpServer((socket) => {
+      connections += 1
+      socket.destroy()
+    })
+    await new Promise<void>((resolve) => {
+      listenerV6.once('error', () => resolve())
+      listenerV6.listen(port, '::1', resolve)
+    })
+    let questions = 0
+    const rebinding: ResolveHost = async () => {
+      questions += 1
+      return questions === 1 ? ['203.0.113.7'] : ['127.0.0.1']
+    }
+    const merchantId = await newMerchant()
+    // A store's endpoint: https, neither local nor insecure. Saved while the name answered publicly.
+    const url = `https://localhost:${port}/hooks`
+    await createEndpoint(
+      pool,
+      { merchantId, url, eventFilter: '*' },
+      { resolveHost: async () => ['203.0.113.7'] },
+    )
+    await withWorker({ resolveHost: rebinding, schedule: fastSchedule(1, 30), timeoutMs: 300 }, async () => {
+      const event = await record(merchantId)
+      await until(async () => (await deliveriesOf(event.id))[0]?.status === 'dead')
+      const [delivery] = await deliveriesOf(event.id)
+      const errors = (await attemptsOf(delivery?.id ?? '')).map((attempt) => attempt.error)
+      // The first attempt went to 203.0.113.7 (TEST-NET-3: nothing answers); the second was refused by the check.
+      expect(['timeout', 'host-unreachable', 'connection-refused']).toContain(errors[0])
+      expect(errors[1]).toBe('address-refused')
+    })
+    expect(questions).toBe(2)
+    expect(connections).toBe(0)
+    await new Promise<void>((resolve) => listener.close(() => resolve()))
+    await new Promise<void>((resolve) =>
+      listenerV6.listening ? listenerV6.close(() => resolve()) : resolve(),
+    )
+  })
+
+  it('records each failure as its class, never the network text, an address or a port; the log keeps the cause', async () => {
+    const lines: string[] = []
+    const logger = createLogger('trace', { write: (line: string) => void lines.push(line) })
+    const closedPort = await findFreePort()
+    const hanging = await startReceiver(() => 'hang')
+    const dropping = await startReceiver(() => 'drop')
+    // Plain HTTP where the endpoint says https: the TLS handshake fails.
+    const plain = await startReceiver()
+    const merchantId = await newMerchant()
+    const notFound: ResolveHost = async (host) => {
+      if (host === 'nowhere.sluice.invalid')
+        throw Object.assign(new Error(`getaddrinfo ENOTFOUND ${host}`), { code: 'ENOTFOUND' })
+      return ['127.0.0.1']
+    }
+    // Saved while every name resolved; the worker's resolver no longer finds nowhere.sluice.invalid.
+    const local = (url: string) =>
+      createEndpoint(
+        pool,
+        { merchantId, url, eventFilter: '*', allowLocal: true },
+        { resolveHost: async () => ['127.0.0.1'] },
+      )
+    const endpoints = {
+      'connection-refused': await newEndpoint(merchantId, `http://127.0.0.1:${closedPort}/hooks`),
+      timeout: await newEndpoint(merchantId, hanging.url),
+      'connection-reset': await newEndpoint(merchantId, dropping.url),
+      'tls-failed': await local(`https://127.0.0.1:${plain.port}/hooks`),
+      'dns-failed': await local(`https://nowhere.sluice.invalid:${plain.port}/hooks`),
+      'address-refused': await local(`https://127.0.0.1:${plain.port}/refused`),
+    }
+    // Saved while the gateway allowed local receivers; the delivery-time check sees it may no longer.
+    await pool.query('update webhook_endpoints set allow_local = false where id = $1', [
+      endpoints['address-refused'].endpoint.id,
+    ])
+    const secret = endpoints.timeout.secret
+    await withWorker(
+      { schedule: fastSchedule(0), timeoutMs: 300, resolveHost: notFound, logger },
+      async () => {
+        const event = await record(merchantId)
+        await until(async () => {
+          const rows = await deliveriesOf(event.id)
+          return rows.length === 6 && rows.every((row) => row.status === 'dead')
+        })
+        const shown = await listDeliveries(pool, { merchantId, eventId: event.id })
+        const byEndpoint = new Map(shown.deliveries.map((delivery) => [delivery.endpointId, delivery]))
+        const details = []
+        for (const [expected, { endpoint }] of Object.entries(endpoints)) {
+          const delivery = byEndpoint.get(endpoint.id)
+          expect([expected, delivery?.lastError, delivery?.lastStatusCode]).toEqual([
+            expected,
+            expected,
+            null,
+          ])
+          const detail = await getDelivery(pool, { merchantId, deliveryId: delivery?.id ?? '' })
+          expect([expected, detail.attempts.map((attempt) => attempt.error)]).toEqual([expected, [expected]])
+          details.push(detail)
+        }
+        const served = JSON.stringify(details)
+        for (const port of [closedPort, hanging.port, dropping.port, plain.port])
+          expect(served).not.toContain(String(port))
+        expect(served).not.toMatch(/\d+\.\d+\.\d+\.\d+|ECONN|ENOTFOUND|SSL|certificate/)
+        for (const detail of details) expect(deliveryErrors).toContain(detail.delivery.lastError)
+      },
+    )
+    // The operator's log has what the store does not: the code and the address it came from.
+    const logged = lines.join('\n')
+    expect(logged).toContain(`ECONNREFUSED 127.0.0.1:${closedPort}`)
+    expect(logged).toContain('ENOTFOUND')
+    for (const leak of [secret.slice('whsec_'.length, 22), 'v1,']) expect(logged, leak).not.toContain(leak)
+    await Promise.all([hanging.close(), dropping.close(), plain.close()])
+  })
+
+  it('shows a row written before the classes as its class', async () => {
+    const receiver = await startReceiver(() => 500)
+    const merchantId = await newMerchant()
+    await newEndpoint(merchantId, receiver.url)
+    await withWorker({ schedule: fastSchedule(0) }, async () => {
+      const event = await record(merchantId)
+      await until(async () => (await deliveriesOf(event.id))[0]?.status === 'dead')
+      const [row] = await deliveriesOf(event.id)
+      const deliveryId = row?.id ?? ''
+      // What a version before the classes could have stored (codes, or text naming an address and port).
+      await pool.query(
+        'update webhook_deliveries set last_error = $2, last_status_code = null where id = $1',
+        [deliveryId, 'ECONNREFUSED 10.0.0.5:443'],
+      )
+      await pool.query(
+        'update webhook_delivery_attempts set error = $2, status_code = null where delivery_id = $1',
+        [deliveryId, 'dns: ENOTFOUND'],
+      )
+      const shown = await getDelivery(pool, { merchantId, deliveryId })
+      expect(shown.delivery.lastError).toBe('connection-refused')
+      expect(shown.attempts.map((attempt) => attempt.error)).toEqual(['dns-failed'])
+    })
     await receiver.close()
   })
 

@@ -1,6 +1,7 @@
 import type { Queryable } from '../../db/pool.ts'
 import { assert } from '../../lib/assert.ts'
 import type { EventPayload } from '../events/event.types.ts'
+import { type DeliveryError, deliveryErrorOfStored } from './webhook.failures.ts'
 import type { EndpointRow } from './webhook.repo.ts'
 import type { DeliveryAttempt, DeliveryStatus, WebhookDelivery } from './webhook.types.ts'
 
@@ -36,7 +37,8 @@ function toDelivery(row: DeliveryRow): WebhookDelivery {
     nextAttemptAt: row.next_attempt_at,
     lastAttemptAt: row.last_attempt_at,
     lastStatusCode: row.last_status_code,
-    lastError: row.last_error,
+    // Rows written before the classes held raw codes (`ECONNREFUSED`, `dns: …`): shown as their class.
+    lastError: deliveryErrorOfStored(row.last_error),
     deliveredAt: row.delivered_at,
     createdAt: row.created_at,
   }
@@ -222,7 +224,7 @@ export type DeliveryUpdate = Readonly<{
   nextAttemptAt: Date | null
   lastAttemptAt: Date | null
   lastStatusCode: number | null
-  lastError: string | null
+  lastError: DeliveryError | null
   deliveredAt: Date | null
 }>
 
@@ -367,7 +369,7 @@ export async function recordDeliveredAttempts(
 export async function markDeliveryDead(
   db: Queryable,
   expected: Readonly<{ id: string; series: number }>,
-  reason: string,
+  reason: DeliveryError,
   now: Date,
 ): Promise<void> {
   await db.query(
@@ -466,7 +468,7 @@ export async function selectAttempts(
     startedAt: row.started_at,
     durationMs: row.duration_ms,
     statusCode: row.status_code,
-    error: row.error,
+    error: deliveryErrorOfStored(row.error),
     responseExcerpt: row.response_excerpt,
   }))
 }

@@ -392,7 +392,7 @@ async function attemptWork(
 ): Promise<DeliveryOutcome> {
   const { delivery, endpoint } = work
   if (!endpoint.enabled) {
-    await markDeliveryDead(deps.pool, delivery, 'endpoint disabled', deps.now())
+    await markDeliveryDead(deps.pool, delivery, 'endpoint-disabled', deps.now())
     return { kind: 'dead' }
   }
   // The slot covers the POST only, not the recording: a batch's results wait for each other to be
@@ -444,7 +444,8 @@ async function recordAttempt(
   const { delivery, endpoint } = work
   const now = deps.now()
   const attempt = delivery.attempts + 1
-  // Built only when logged: a delivered attempt logs at debug, off in production.
+  // Built only when logged: a delivered attempt logs at debug, off in production. A failure's `cause` is
+  // the network's own code and message, for the operator only: the store sees the class (`error`).
   const logFields = () => ({
     deliveryId: delivery.id,
     endpointId: endpoint.id,
@@ -453,6 +454,7 @@ async function recordAttempt(
     series: delivery.series,
     statusCode: sent.statusCode,
     error: sent.error,
+    cause: sent.cause,
     durationMs: sent.durationMs,
   })
   if (decision.kind === 'delivered' && recorder !== undefined) {

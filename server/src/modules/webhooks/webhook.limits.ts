@@ -79,7 +79,7 @@ export const webhookLimits = {
   inlineRecordGroupMs: 50,
   /** Bytes of a receiver's response body kept per attempt, to show the merchant what their server said. */
   responseExcerptBytesMax: 1_024,
-  /** Characters of an attempt's error kept (a code and a short message, never a stack). */
+  /** Characters of an attempt's error (the column's CHECK): a class of webhook.failures.ts, asserted there. */
   attemptErrorLengthMax: 500,
   /**
    * An endpoint whose every delivery attempt has failed for this long is disabled (Svix: 5 days), so a

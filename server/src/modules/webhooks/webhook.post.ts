@@ -9,12 +9,18 @@ import { webhookLimits } from './webhook.limits.ts'
  * check (fetch resolves the name again, so a DNS answer that changed in between — rebinding — could
  * point it at an internal host); and fetch's Request/Response/stream objects cost ~a quarter of a
  * worker's CPU per delivery (`npm run bench -- api`, CPU profile). Redirects are never followed.
+ *
+ * The socket is opened to the IP address itself, never to the name: kept-alive connections are pooled by
+ * host, so a pool keyed by the name would hand a socket opened to an address checked earlier (or for
+ * another endpoint with the same host and other rights, e.g. `allow_local`) to a request whose check
+ * found a different one. The name still travels where the receiver and TLS need it: the Host header, SNI,
+ * and the certificate check.
  */
 
 export type PostRequest = Readonly<{
   /** Without credentials (they travel in `headers.authorization`). */
   url: URL
-  /** Addresses `url`'s host resolved to and that passed the SSRF check; the first is used. */
+  /** An address `url`'s host resolved to that passed the SSRF check: the only one connected to. */
   address: string
   headers: Readonly<Record<string, string>>
   body: string
@@ -27,27 +33,50 @@ export type PostResult = Readonly<{ statusCode: number; responseExcerpt: string 
 /** Sends the POST; rejects with an error carrying `code` (ETIMEDOUT on timeout) when no response came. */
 export type WebhookPost = (request: PostRequest) => Promise<PostResult>
 
-// Per worker process: connections to a receiver are reused across deliveries (the per-endpoint gate
-// bounds how many are open). Idle ones close after a few seconds, before a typical server's own timeout.
-const agentOptions = { keepAlive: true, keepAliveMsecs: 1_000, timeout: 5_000, scheduling: 'lifo' as const }
-const httpAgent = new http.Agent(agentOptions)
-const httpsAgent = new https.Agent(agentOptions)
+/** Options of a post; production uses none. */
+export type WebhookPostOptions = Readonly<{
+  /** Certificate authorities to trust instead of the system's (tests with their own CA). */
+  ca?: string
+}>
 
-export const postWebhook: WebhookPost = (request) =>
-  new Promise<PostResult>((resolve, reject) => {
+// Connections to a receiver are reused across deliveries (the per-endpoint gate bounds how many are
+// open). Idle ones close after a few seconds, before a typical server's own timeout.
+const agentOptions = { keepAlive: true, keepAliveMsecs: 1_000, timeout: 5_000, scheduling: 'lifo' as const }
+
+/** A post with its own connection pools (one per worker process in production: `postWebhook`). */
+export function createWebhookPost(options: WebhookPostOptions = {}): WebhookPost {
+  const httpAgent = new http.Agent(agentOptions)
+  const httpsAgent = new https.Agent({
+    ...agentOptions,
+    ...(options.ca === undefined ? {} : { ca: options.ca }),
+  })
+  return (request) => sendPost(request, request.url.protocol === 'https:' ? httpsAgent : httpAgent)
+}
+
+/** The worker's post: system CAs, one pool per process. */
+export const postWebhook: WebhookPost = createWebhookPost()
+
+function sendPost(request: PostRequest, agent: http.Agent): Promise<PostResult> {
+  return new Promise<PostResult>((resolve, reject) => {
     const secure = request.url.protocol === 'https:'
     const hostname = request.url.hostname.replace(/^\[|\]$/g, '')
     const outgoing = (secure ? https : http).request({
       method: 'POST',
       protocol: request.url.protocol,
-      host: hostname,
+      // The vetted address, whatever DNS says now: a literal IP is connected to without any lookup, and
+      // keys the agent's pool (see above). `lookup` only guards against a lookup all the same.
+      host: request.address,
       port: request.url.port === '' ? (secure ? 443 : 80) : Number.parseInt(request.url.port, 10),
       path: `${request.url.pathname}${request.url.search}`,
-      agent: secure ? httpsAgent : httpAgent,
-      // The vetted address, whatever DNS says now; TLS still checks the certificate against the name.
+      agent,
       lookup: (_name, options, callback) => pinnedLookup(request.address, options, callback),
+      // SNI and the certificate check use the name (an IP literal has no SNI and is checked as itself).
       ...(secure && isIP(hostname) === 0 ? { servername: hostname } : {}),
-      headers: { ...request.headers, 'content-length': String(Buffer.byteLength(request.body)) },
+      headers: {
+        ...request.headers,
+        host: request.url.host,
+        'content-length': String(Buffer.byteLength(request.body)),
+      },
     })
     const untrack = abortWith(request.signal, outgoing)
     // One deadline for the whole exchange (connect, send, response and excerpt), not per socket idle.
@@ -69,6 +98,7 @@ export const postWebhook: WebhookPost = (request) =>
     })
     outgoing.end(request.body)
   })
+}
 
 /**
  * Requests in flight per abort signal. A worker's attempts share one signal (its stop), and a listener per

@@ -1,13 +1,12 @@
 import { performance } from 'node:perf_hooks'
 import { toWebhookEnvelope } from '../events/event.service.ts'
 import type { StoredEvent } from '../events/event.types.ts'
-import { webhookLimits } from './webhook.limits.ts'
+import { type DeliveryError, deliveryErrorOf, failureCause } from './webhook.failures.ts'
 import type { WebhookPost } from './webhook.post.ts'
 import { webhookHeaders } from './webhook.signature.ts'
 import type { ResolveHost } from './webhook.types.ts'
 import {
   type EndpointAccess,
-  errorCode,
   refusalForAddresses,
   resolveUrlAddresses,
   splitCredentials,
@@ -29,19 +28,18 @@ export type SendDeps = Readonly<{
   signal: AbortSignal
 }>
 
-/** What one POST produced: a status (any), or an error code when no response arrived. */
+/**
+ * What one POST produced: a status (any), or the class of why no response arrived. `cause` is for the
+ * operator's log only, never stored or shown to the store (webhook.failures.ts).
+ */
 export type SendResult = Readonly<{
   startedAt: Date
   durationMs: number
   statusCode: number | null
-  error: string | null
+  error: DeliveryError | null
   responseExcerpt: string | null
+  cause?: Readonly<{ code: string; message: string }>
 }>
-
-function describeFailure(error: unknown): string {
-  const code = errorCode(error)
-  return (code === 'ETIMEDOUT' ? 'timeout' : code).slice(0, webhookLimits.attemptErrorLengthMax)
-}
 
 type ParsedTarget = Readonly<{ url: URL; target: URL; authorization: string | undefined }>
 
@@ -64,10 +62,10 @@ function parsedTarget(text: string): ParsedTarget {
 }
 
 /**
- * Sends one signed POST. The resolved addresses are checked again first (DNS may have changed since the
- * endpoint was saved) and the request goes to the first of them, not to a fresh resolution
- * (webhook.post.ts); redirects are not followed. Never throws for receiver-side problems: they are
- * results, logged as attempts.
+ * Sends one signed POST. The host is resolved once, every address is checked again (DNS may have changed
+ * since the endpoint was saved), and the request connects to the first of them, never to a fresh
+ * resolution (webhook.post.ts); redirects are not followed. Never throws for receiver-side problems:
+ * they are results, logged as attempts with a class of webhook.failures.ts.
  */
 export async function sendWebhook(request: SendRequest, deps: SendDeps): Promise<SendResult> {
   const startedAt = request.now
@@ -78,19 +76,33 @@ export async function sendWebhook(request: SendRequest, deps: SendDeps): Promise
     ...partial,
   })
   const { url, target, authorization } = parsedTarget(request.url)
+  const failed = (error: DeliveryError, cause: NonNullable<SendResult['cause']>) =>
+    result({ statusCode: null, error, responseExcerpt: null, cause })
   let addresses: readonly string[]
   try {
     addresses = await resolveUrlAddresses(url, deps.resolveHost)
   } catch (error) {
-    return result({ statusCode: null, error: `dns: ${errorCode(error)}`, responseExcerpt: null })
+    return failed('dns-failed', failureCause(error))
   }
-  const refusal = refusalForAddresses(url, addresses, request.access)
-  if (refusal !== undefined)
-    return result({ statusCode: null, error: `address-refused: ${refusal}`, responseExcerpt: null })
   const address = addresses[0]
-  if (address === undefined)
-    return result({ statusCode: null, error: 'dns: ENOTFOUND', responseExcerpt: null })
+  if (address === undefined) return failed('dns-failed', { code: 'ENODATA', message: 'no address' })
+  // Every address is checked, and only the first is connected to (webhook.post.ts): nothing else.
+  const refusal = refusalForAddresses(url, addresses, request.access)
+  if (refusal !== undefined) return failed('address-refused', { code: 'address-refused', message: refusal })
   const body = JSON.stringify(toWebhookEnvelope(request.event))
+  // Built outside the try: a malformed stored secret is a bug that fails the attempt loudly, not a
+  // receiver's failure.
+  const headers = {
+    'content-type': 'application/json',
+    'user-agent': 'Sluice-Webhooks/1',
+    ...(authorization === undefined ? {} : { authorization }),
+    ...webhookHeaders({
+      messageId: request.event.id,
+      timestampSeconds: Math.floor(request.now.getTime() / 1000),
+      body,
+      secrets: request.secrets,
+    }),
+  }
   try {
     const response = await deps.post({
       url: target,
@@ -98,20 +110,10 @@ export async function sendWebhook(request: SendRequest, deps: SendDeps): Promise
       body,
       timeoutMs: deps.timeoutMs,
       signal: deps.signal,
-      headers: {
-        'content-type': 'application/json',
-        'user-agent': 'Sluice-Webhooks/1',
-        ...(authorization === undefined ? {} : { authorization }),
-        ...webhookHeaders({
-          messageId: request.event.id,
-          timestampSeconds: Math.floor(request.now.getTime() / 1000),
-          body,
-          secrets: request.secrets,
-        }),
-      },
+      headers,
     })
     return result({ statusCode: response.statusCode, error: null, responseExcerpt: response.responseExcerpt })
   } catch (error) {
-    return result({ statusCode: null, error: describeFailure(error), responseExcerpt: null })
+    return failed(deliveryErrorOf(error), failureCause(error))
   }
 }

@@ -1,4 +1,5 @@
 import type { EventType } from '../events/event.types.ts'
+import type { DeliveryError } from './webhook.failures.ts'
 
 /** Which events an endpoint receives: every type, or the listed ones. */
 export type EventFilter = '*' | readonly EventType[]
@@ -46,7 +47,8 @@ export type WebhookDelivery = Readonly<{
   nextAttemptAt: Date | null
   lastAttemptAt: Date | null
   lastStatusCode: number | null
-  lastError: string | null
+  /** Why the last attempt got no answer (a class of webhook.failures.ts); null when it got one. */
+  lastError: DeliveryError | null
   deliveredAt: Date | null
   createdAt: Date
 }>
@@ -60,8 +62,8 @@ export type DeliveryAttempt = Readonly<{
   durationMs: number
   /** HTTP status, or null when no response arrived (see error). */
   statusCode: number | null
-  /** `timeout`, `ECONNREFUSED`, `address-refused: …`; null when a response arrived. */
-  error: string | null
+  /** Why no response arrived: `connection-refused`, `timeout`, … (webhook.failures.ts); null when one did. */
+  error: DeliveryError | null
   responseExcerpt: string | null
 }>
 

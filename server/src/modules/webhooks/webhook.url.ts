@@ -175,7 +175,7 @@ export async function validateEndpointUrl(
 }
 
 /** A stable, secret-free description of a network error: its code, else its class name. */
-export function errorCode(error: unknown): string {
+function errorCode(error: unknown): string {
   const code = (error as { code?: unknown } | null)?.code
   if (typeof code === 'string') return code
   return error instanceof Error ? error.name : 'unknown'
