@@ -219,12 +219,13 @@ const errors = {
   urlInvalid: {
     code: 'webhook-url-invalid',
     status: 422,
-    description: 'body.url is not an absolute http(s) URL with a host that resolves.',
+    description: 'body.url is not an absolute http(s) URL with a host.',
   },
   urlRefused: {
     code: 'webhook-url-refused',
     status: 422,
-    description: 'body.url is well formed but may not be called: http://, or a link-local/metadata address.',
+    description:
+      'body.url is well formed but may not be called: http://, or a host that does not resolve to a public address (loopback, private, link-local and reserved addresses are refused unless the gateway allows local receivers).',
   },
   endpointsLimit: {
     code: 'webhook-endpoints-limit-reached',

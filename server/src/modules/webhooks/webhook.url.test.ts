@@ -157,11 +157,35 @@ describe('endpoint URL validation', () => {
       throw Object.assign(new Error('getaddrinfo ENOTFOUND'), { code: 'ENOTFOUND' })
     }
     expect(await codeOf(validateEndpointUrl('https://nowhere.example/', strict, failing))).toBe(
-      'webhook-url-invalid',
+      'webhook-url-refused',
     )
     expect(await codeOf(validateEndpointUrl('https://nowhere.example/', strict, resolvesTo()))).toBe(
       'webhook-url-refused',
     )
+  })
+
+  it("answers a store's endpoint alike whether its host does not resolve or resolves internally", async () => {
+    const failing: ResolveHost = async () => {
+      throw Object.assign(new Error('getaddrinfo ENOTFOUND'), { code: 'ENOTFOUND' })
+    }
+    const refusals = await Promise.all(
+      [
+        failing,
+        resolvesTo(),
+        resolvesTo('10.0.0.5'),
+        resolvesTo('127.0.0.1'),
+        resolvesTo('169.254.169.254'),
+      ].map((resolve) =>
+        validateEndpointUrl('https://db.internal.example/', strict, resolve).then(
+          () => 'accepted',
+          (error: { code: string; message: string; details: unknown }) =>
+            JSON.stringify([error.code, error.message, error.details]),
+        ),
+      ),
+    )
+    expect(new Set(refusals).size).toBe(1)
+    expect(refusals[0]).toContain('webhook-url-refused')
+    expect(refusals[0]).not.toMatch(/ENOTFOUND|private|loopback|link-local/)
   })
 
   it('refuses other schemes and non-URLs', () => {

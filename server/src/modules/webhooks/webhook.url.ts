@@ -163,16 +163,23 @@ export async function validateEndpointUrl(
   resolveHost: ResolveHost,
 ): Promise<URL> {
   const url = parseEndpointUrl(text, access.insecure)
+  // A store's endpoint gets one answer for a name that does not resolve and for one that resolves where
+  // webhooks may not go: told apart (by code, message or resolver code), they would let a webhooks key
+  // map which internal names the gateway's DNS knows and what they point at (review, 2026-11-22). Where
+  // the operator allows local or insecure receivers, the specific reason helps and reveals nothing new.
+  const specific = access.insecure || access.local
   let addresses: readonly string[]
   try {
     addresses = await resolveUrlAddresses(url, resolveHost)
   } catch (error) {
-    throw webhookUrlInvalid(`the host does not resolve (${errorCode(error)})`)
+    throw webhookUrlRefused(specific ? `the host does not resolve (${errorCode(error)})` : notReachable)
   }
   const refusal = refusalForAddresses(url, addresses, access)
-  if (refusal !== undefined) throw webhookUrlRefused(refusal)
+  if (refusal !== undefined) throw webhookUrlRefused(specific ? refusal : notReachable)
   return url
 }
+
+const notReachable = 'the host does not resolve to a public address'
 
 /** A stable, secret-free description of a network error: its code, else its class name. */
 function errorCode(error: unknown): string {
