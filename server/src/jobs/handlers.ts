@@ -8,7 +8,7 @@ import { createDeliverWebhookHandler } from './deliver-webhook.ts'
 import { depositAddressPoolHandlers } from './deposit-address-pool.ts'
 import { createDispatchEventHandler } from './dispatch-event.ts'
 import { createEvaluateInvoiceHandler, createExpireInvoicesHandler, invoiceContext } from './invoices.ts'
-import { createPayOutRefundHandler } from './refunds.ts'
+import { createPayOutRefundHandler, createRefundPayoutEndedHandler } from './refunds.ts'
 import type { JobHandler } from './runner.ts'
 import { ledgerHousekeepingHandlers } from './scheduler.ts'
 import { createSendPayoutsHandler, sendPayoutsJobKind } from './send-payouts.ts'
@@ -47,6 +47,7 @@ export function jobHandlers(context: JobContext): ReadonlyMap<string, JobHandler
     ...ledgerHousekeepingHandlers(context.pool),
     ...depositAddressPoolHandlers(context.pool),
     createPayOutRefundHandler(context.pool, context.networks),
+    createRefundPayoutEndedHandler(context.pool),
     ...(context.extraHandlers ?? []),
     ...signerHandlers(context),
   ])

@@ -15,6 +15,18 @@ export const invoiceLimits = {
   paymentsPerInvoiceMax: 1_000,
   /** Open invoices evaluated per expiry scan (the scan repeats). */
   expiryScanBatchMax: 500,
+  /**
+   * Ledger lines read from one buyer-credit account per evaluation (to learn what was credited already), in
+   * pages: at most one overpayment credit per finalized payment (1,000) plus each refund's reservation, void
+   * and return (100 refunds) fit several times over.
+   */
+  buyerCreditLinesReadMax: 5_000,
+  buyerCreditPageSize: 500,
+  /**
+   * Wait before crediting again an overpayment the store's available balance could not cover (refunds or
+   * payouts reserved it), milliseconds: 10 min, as a refund's payout waits for the store's rules.
+   */
+  buyerCreditRetryDelayMs: 600_000,
   /** Metadata: keys and bytes (Stripe's bounds: 50 keys). */
   metadataKeysMax: 50,
   metadataBytesMax: 8_192,

@@ -5,9 +5,17 @@ import { offlineNetwork } from '../../../test/setup/offline-network.ts'
 import { importTestSanctionsList } from '../../../test/setup/sanctions.ts'
 import type { NetworkConfig } from '../../config/config.types.ts'
 import { withTransaction } from '../../db/tx.ts'
+import { createEvaluateInvoiceHandler } from '../../jobs/invoices.ts'
+import { RetryLater } from '../../jobs/runner.ts'
 import { createRawMasterKeyProvider } from '../keys/key.master.ts'
 import { exportAccountXpub, initKeys } from '../keys/key.service.ts'
-import { listOwnerBalances } from '../ledger/ledger.service.ts'
+import {
+  createTransfer,
+  getAccountBalance,
+  getOrCreateAccount,
+  getOrCreateSystemAccount,
+  listOwnerBalances,
+} from '../ledger/ledger.service.ts'
 import { createMerchant } from '../merchants/merchant.service.ts'
 import { progressPayments, recordObservedTransfers } from '../payments/payment.service.ts'
 import { orphanPayments } from '../payments/payment-recording.service.ts'
@@ -48,7 +56,13 @@ async function newMerchant(): Promise<string> {
   return id
 }
 
-async function pay(network: NetworkConfig, token: `0x${string}`, to: string, amount: bigint) {
+async function pay(
+  network: NetworkConfig,
+  token: `0x${string}`,
+  to: string,
+  amount: bigint,
+  from: string = buyer,
+) {
   block += 1n
   const at = block
   await withTransaction(database.pool, (client) =>
@@ -59,7 +73,7 @@ async function pay(network: NetworkConfig, token: `0x${string}`, to: string, amo
         txHash: `0x${randomBytes(32).toString('hex')}`,
         logIndex: 0,
         tokenAddress: token,
-        from: buyer,
+        from,
         to,
         amount,
       },
@@ -68,8 +82,8 @@ async function pay(network: NetworkConfig, token: `0x${string}`, to: string, amo
   return at
 }
 
-async function finalizeAll() {
-  for (const network of [networkA, networkB]) {
+async function finalizeAll(networks: readonly NetworkConfig[] = [networkA, networkB]) {
+  for (const network of networks) {
     await withTransaction(database.pool, (client) =>
       progressPayments(
         client,
@@ -266,5 +280,205 @@ describe('overpayment credit, expiry and reorgs', () => {
     const view = await getInvoice(database.pool, merchantId, invoice.row.id, context)
     expect(view.payments.some((payment) => payment.amount === 10_000_000n)).toBe(false) // shown: newest
     expect([view.facts.finalValue > 0n, view.row.status]).toEqual([true, 'settled'])
+  })
+})
+
+// Every final, counted payment above the amount due reaches the buyer credit exactly once, also when it
+// arrives after the invoice settled (audit, 2026-11-22: before, only the excess present at the settle was).
+describe('an excess arriving after the invoice settled', () => {
+  /** The evaluate-invoice job as the worker runs it (enqueued by each payment change). */
+  async function runEvaluateJob(invoiceId: string): Promise<'done' | 'retry-later'> {
+    const [, evaluateJob] = createEvaluateInvoiceHandler(database.pool, context)
+    try {
+      await evaluateJob(
+        {
+          id: '1',
+          kind: 'evaluate-invoice',
+          payload: { invoice_id: invoiceId },
+          attempts: 1,
+          attemptsMax: 25,
+        },
+        new AbortController().signal,
+      )
+      return 'done'
+    } catch (error) {
+      if (error instanceof RetryLater) return 'retry-later'
+      throw error
+    }
+  }
+
+  async function storeAccount(merchantId: string, assetId: string) {
+    return await getOrCreateAccount(database.pool, {
+      ownerType: 'merchant',
+      ownerId: merchantId,
+      purpose: 'available',
+      assetId,
+      normalSide: 'credit',
+      flags: { debitsMustNotExceedCredits: true },
+    })
+  }
+
+  async function storeAvailable(merchantId: string, assetId: string): Promise<bigint> {
+    return (await getAccountBalance(database.pool, (await storeAccount(merchantId, assetId)).id)).available
+  }
+
+  /** Stands in for refunds or payouts: reserves all but `leave` of the store's available balance. */
+  async function reserveStore(merchantId: string, assetId: string, leave: bigint): Promise<string> {
+    const id = `test-reserve:${randomBytes(6).toString('hex')}`
+    await createTransfer(database.pool, {
+      kind: 'pending',
+      id,
+      debitAccountId: (await storeAccount(merchantId, assetId)).id,
+      creditAccountId: (await getOrCreateSystemAccount(database.pool, 'payout-clearing', assetId)).id,
+      assetId,
+      amount: (await storeAvailable(merchantId, assetId)) - leave,
+      code: 'test-reserve',
+      timeoutMs: 3_600_000,
+    })
+    return id
+  }
+
+  async function release(pendingId: string) {
+    await createTransfer(database.pool, { kind: 'void', id: `${pendingId}:void`, pendingId })
+  }
+
+  async function overpaymentTransfers(invoiceId: string) {
+    const result = await database.pool.query<{ id: string; asset_id: string; amount: string }>(
+      "select id, asset_id, amount from ledger_transfers where code = 'invoice-overpayment' and metadata->>'invoice_id' = $1 order by seq",
+      [invoiceId],
+    )
+    return result.rows.map((row) => [row.id, row.asset_id, BigInt(row.amount)])
+  }
+
+  it('credits a second and a third payment, in whatever order they finalize, once however often evaluated', async () => {
+    const merchantId = await newMerchant()
+    const view = await withTransaction(database.pool, (client) =>
+      createInvoice(client, { merchantId, amount: '10', currency: 'USDT' }, context),
+    )
+    const address = view.options[0]?.address as string
+    await pay(networkA, tokenA, address, 10_000_000n)
+    await finalizeAll()
+    expect(await runEvaluateJob(view.row.id)).toBe('done')
+    expect(await buyerCredit(view.row.id)).toEqual([])
+
+    // The buyer pays again (4 USDT): the invoice is settled already, and all 4 are the buyer's.
+    await pay(networkA, tokenA, address, 4_000_000n)
+    await finalizeAll()
+    expect(await reevaluateInvoice(database.pool, view.row.id, context)).toEqual({
+      status: 'settled',
+      exception: 'paid_over',
+    })
+    expect(await buyerCredit(view.row.id)).toEqual([['USDT@chain-a', 4_000_000n]])
+    // The job runs again (a retry, a restart): nothing more.
+    expect(await runEvaluateJob(view.row.id)).toBe('done')
+    expect(await runEvaluateJob(view.row.id)).toBe('done')
+    expect(await buyerCredit(view.row.id)).toEqual([['USDT@chain-a', 4_000_000n]])
+
+    // Two more, on two networks; the later one (chain-b) finalizes first, each evaluated twice.
+    await pay(networkA, tokenA, address, 1_000_000n)
+    await pay(networkB, tokenB, address, 6_000_000n)
+    await finalizeAll([networkB])
+    expect(await runEvaluateJob(view.row.id)).toBe('done')
+    expect(await runEvaluateJob(view.row.id)).toBe('done')
+    expect(await buyerCredit(view.row.id)).toEqual([['USDT@chain-a', 10_000_000n]])
+    await finalizeAll([networkA])
+    expect(await runEvaluateJob(view.row.id)).toBe('done')
+    expect(await runEvaluateJob(view.row.id)).toBe('done')
+    // 21 paid for 10 due: 11 belong to the buyer, each unit once; the store keeps exactly the 10 due.
+    expect(await buyerCredit(view.row.id)).toEqual([
+      ['USDT@chain-a', 10_000_000n],
+      ['USDT@chain-b', 1_000_000n],
+    ])
+    expect(
+      (await storeAvailable(merchantId, 'USDT@chain-a')) + (await storeAvailable(merchantId, 'USDT@chain-b')),
+    ).toBe(10_000_000n)
+    // One transfer per increment, numbered: a replay could only repeat one of them.
+    expect(await overpaymentTransfers(view.row.id)).toEqual([
+      [`invoice-overpaid:${view.row.id}:1`, 'USDT@chain-a', 4_000_000n],
+      [`invoice-overpaid:${view.row.id}:2`, 'USDT@chain-a', 6_000_000n],
+      [`invoice-overpaid:${view.row.id}:3`, 'USDT@chain-b', 1_000_000n],
+    ])
+  })
+
+  it('never counts payments that do not count: after monitoring, dust, from a sanctioned sender', async () => {
+    const merchantId = await newMerchant()
+    const view = await withTransaction(database.pool, (client) =>
+      createInvoice(client, { merchantId, amount: '10', currency: 'USDT' }, context),
+    )
+    const address = view.options[0]?.address as string
+    await pay(networkA, tokenA, address, 12_000_000n)
+    await pay(networkA, tokenA, address, 5_000n) // dust: below a hundredth of a token
+    await pay(networkA, tokenA, address, 7_000_000n, '0x000000000000000000000000000000000000dead') // held
+    await finalizeAll()
+    expect(await runEvaluateJob(view.row.id)).toBe('done')
+    const statuses = (await getInvoice(database.pool, merchantId, view.row.id, context)).payments.map(
+      (payment) => payment.status,
+    )
+    expect(statuses.sort()).toEqual(['dust', 'finalized', 'held'])
+    expect(await buyerCredit(view.row.id)).toEqual([['USDT@chain-a', 2_000_000n]])
+    // Monitoring ends (the payments above were seen in time); a payment seen after it is not counted.
+    await database.pool.query(
+      `update payments set detected_at = now() - interval '10 minutes' where owner_id = $1`,
+      [view.row.id],
+    )
+    await database.pool.query(
+      `update invoices set expires_at = now() - interval '5 minutes', monitoring_until = now() - interval '1 minute'
+       where id = $1`,
+      [view.row.id],
+    )
+    await pay(networkA, tokenA, address, 3_000_000n)
+    await finalizeAll()
+    expect(await runEvaluateJob(view.row.id)).toBe('done')
+    expect(await buyerCredit(view.row.id)).toEqual([['USDT@chain-a', 2_000_000n]])
+  })
+
+  it('settles and credits what the store can cover now, the rest when its balance returns', async () => {
+    const merchantId = await newMerchant()
+    const view = await withTransaction(database.pool, (client) =>
+      createInvoice(client, { merchantId, amount: '10', currency: 'USDT' }, context),
+    )
+    const address = view.options[0]?.address as string
+    await pay(networkA, tokenA, address, 15_000_000n)
+    await finalizeAll()
+    // Refunds or payouts reserved all but 2 USDT before the evaluation ran.
+    const reservation = await reserveStore(merchantId, 'USDT@chain-a', 2_000_000n)
+    // The invoice settles anyway (before, the whole evaluation failed with insufficient funds), 2 of the
+    // 5 owed are credited, and the job asks to run again later.
+    expect(await runEvaluateJob(view.row.id)).toBe('retry-later')
+    const settled = await getInvoice(database.pool, merchantId, view.row.id, context)
+    expect([settled.row.status, settled.row.exception]).toEqual(['settled', 'paid_over'])
+    expect(await buyerCredit(view.row.id)).toEqual([['USDT@chain-a', 2_000_000n]])
+    expect(await runEvaluateJob(view.row.id)).toBe('retry-later')
+    expect(await buyerCredit(view.row.id)).toEqual([['USDT@chain-a', 2_000_000n]])
+    // Another invoice of the store is evaluated meanwhile as usual.
+    const other = await withTransaction(database.pool, (client) =>
+      createInvoice(client, { merchantId, amount: '1', currency: 'USDT' }, context),
+    )
+    await pay(networkA, tokenA, other.options[0]?.address as string, 1_000_000n)
+    await finalizeAll()
+    expect(await runEvaluateJob(other.row.id)).toBe('done')
+    expect((await getInvoice(database.pool, merchantId, other.row.id, context)).row.status).toBe('settled')
+    // The reservation ends: the next run credits the rest, once.
+    await release(reservation)
+    expect(await runEvaluateJob(view.row.id)).toBe('done')
+    expect(await runEvaluateJob(view.row.id)).toBe('done')
+    expect(await buyerCredit(view.row.id)).toEqual([['USDT@chain-a', 5_000_000n]])
+  })
+
+  it('takes a later excess from another asset the buyer paid in when the store spent the first', async () => {
+    const merchantId = await newMerchant()
+    const view = await withTransaction(database.pool, (client) =>
+      createInvoice(client, { merchantId, amount: '10', currency: 'USDT' }, context),
+    )
+    const address = view.options[0]?.address as string
+    await pay(networkA, tokenA, address, 10_000_000n)
+    await finalizeAll()
+    expect(await runEvaluateJob(view.row.id)).toBe('done')
+    // The store pays out all of chain-a; then the buyer pays 4 more on chain-b.
+    await reserveStore(merchantId, 'USDT@chain-a', 0n)
+    await pay(networkB, tokenB, address, 4_000_000n)
+    await finalizeAll()
+    expect(await runEvaluateJob(view.row.id)).toBe('done')
+    expect(await buyerCredit(view.row.id)).toEqual([['USDT@chain-b', 4_000_000n]])
   })
 })

@@ -5,7 +5,13 @@ import type { GatedWriteBuilder } from '../../db/statement.ts'
 import { withTransaction } from '../../db/tx.ts'
 import { newId } from '../../lib/ids.ts'
 import { recordEvent } from '../events/event.service.ts'
-import { createTransfer, getOrCreateAccount } from '../ledger/ledger.service.ts'
+import {
+  createTransfer,
+  getAccountBalance,
+  getAccountStatement,
+  getOrCreateAccount,
+  listOwnerBalances,
+} from '../ledger/ledger.service.ts'
 import { type DepositAddressReserve, heldInvoiceAddressWrite } from '../payments/deposit-address.service.ts'
 import { allocateDepositAddressWith, listOwnerPayments } from '../payments/payment.service.ts'
 import type { Payment } from '../payments/payment.types.ts'
@@ -20,7 +26,13 @@ import {
   rateUnavailable,
 } from './invoice.errors.ts'
 import { invoiceLimits } from './invoice.limits.ts'
-import { minorDueFor, sameCurrencyRate, valueOfPayment } from './invoice.money.ts'
+import {
+  type BuyerCreditPart,
+  minorDueFor,
+  planBuyerCredit,
+  sameCurrencyRate,
+  valueOfPayment,
+} from './invoice.money.ts'
 import type { RateSource } from './invoice.rates.ts'
 import { rateDecimals } from './invoice.rates.ts'
 import {
@@ -414,62 +426,101 @@ function eventPayload(view: InvoiceView, state: InvoiceState) {
   }
 }
 
+/** An evaluation's outcome: the invoice's state, and whether part of its buyer credit waits for funds. */
+export type InvoiceEvaluation = Readonly<{
+  state: InvoiceState
+  /**
+   * Some of the overpayment owed to the buyer credit is not credited yet: the store's available balance
+   * cannot cover it now (refunds or payouts reserved it). Evaluating again later credits it.
+   */
+  buyerCreditWaiting: boolean
+}>
+
 /**
- * Re-evaluates an invoice from its payments and the clock; on a change, writes the new state, its events
- * and (for an overpayment that settled) the buyer's credit, all in one transaction.
+ * Re-evaluates an invoice from its payments and the clock; on a change, writes the new state and its
+ * events, and for a settled invoice tops its buyer credit up to the overpayment, all in one transaction.
  */
 export async function reevaluateInvoice(
   pool: Pool,
   id: string,
   context: InvoiceContext,
 ): Promise<InvoiceState | undefined> {
+  return (await reevaluateInvoiceWithCredit(pool, id, context))?.state
+}
+
+/** As reevaluateInvoice, telling also whether part of the buyer credit waits for the store's funds. */
+export async function reevaluateInvoiceWithCredit(
+  pool: Pool,
+  id: string,
+  context: InvoiceContext,
+): Promise<InvoiceEvaluation | undefined> {
   return await withTransaction(pool, async (client) => {
+    // The row lock serialises evaluations of the invoice: each reads what the previous one credited.
     const row = await selectInvoice(client, id, { forUpdate: true })
     if (row === undefined) return undefined
     const view = await loadView(client, row, context)
     const previous: InvoiceState = { status: row.status, exception: row.exception }
     const next = evaluateInvoice(previous, view.facts)
-    if (next.status === previous.status && next.exception === previous.exception) return next
-    await updateInvoiceState(client, id, next)
-    for (const type of eventsForChange(previous, next)) {
-      await recordEvent(client, {
-        type,
-        merchantId: row.merchant_id,
-        subjectId: id,
-        payload: eventPayload(view, next),
-      })
+    if (next.status !== previous.status || next.exception !== previous.exception) {
+      await updateInvoiceState(client, id, next)
+      for (const type of eventsForChange(previous, next)) {
+        await recordEvent(client, {
+          type,
+          merchantId: row.merchant_id,
+          subjectId: id,
+          payload: eventPayload(view, next),
+        })
+      }
     }
-    // Any settle the payments made (paid_over, or paid_late above the amount due): not a person's mark.
-    if (next.status === 'settled' && previous.status !== 'settled') await creditOverpayment(client, view)
-    return next
+    // Every evaluation of a settled invoice, not only the one that settles it: an excess can arrive later
+    // (a second payment, a late one, on another network), and each one is the buyer's too.
+    const waiting = next.status === 'settled' ? await creditOverpayment(client, view) : false
+    return { state: next, buyerCreditWaiting: waiting }
   })
 }
 
+/** The ledger code of an overpayment moved to the buyer credit; what was credited so far is read by it. */
+const overpaymentCode = 'invoice-overpayment'
+
 /**
  * The part of a settled invoice's final payments above the amount due is the buyer's, not the merchant's:
- * it moves to a buyer-credit account of the invoice (refundable later), in the assets it arrived in —
- * from the asset that brought the most value first, never more of an asset than arrived in it (one
- * address serves every accepted network: the excess may sit in another asset than the last payment's).
- * Late overpayments included. Once per invoice: an excess arriving after it settled is not credited yet.
+ * it moves to a buyer-credit account of the invoice (refundable later), in the assets it arrived in (one
+ * address serves every accepted network: the excess may sit in another asset than the last payment's),
+ * never more of an asset than arrived in it. Tops up: what the ledger shows credited already is
+ * subtracted, so each evaluation credits only what arrived since, and a retry credits nothing twice.
+ * Transfer ids number the invoice's credits (`invoice-overpaid:<invoice>:<n>`): under the row lock n is
+ * the count read from the ledger, so a replayed evaluation can only repeat a credit, never add one. What
+ * the store's available balance cannot cover now is left for a later evaluation (returns true).
  */
-async function creditOverpayment(client: PoolClient, view: InvoiceView): Promise<void> {
-  let remainingValue = view.facts.finalValue - view.facts.dueValue
-  if (remainingValue <= 0n) return
-  for (const part of finalReceiptsByAsset(view)) {
-    if (remainingValue <= 0n) break
-    // The smaller of the two (bigints).
-    let takenValue = remainingValue
-    if (part.value < takenValue) takenValue = part.value
-    // Value → minor units rounded down: the buyer is never credited more than arrived.
-    const rate = rateOf(view.row, part.option.token.symbol)
-    let minor = (takenValue * rate) / (10n ** 18n * 10n ** BigInt(valueDecimals - part.option.token.decimals))
-    if (minor > part.minor) minor = part.minor
-    remainingValue -= takenValue
-    if (minor > 0n) await creditBuyer(client, view, part.option.assetId, minor)
+async function creditOverpayment(client: PoolClient, view: InvoiceView): Promise<boolean> {
+  const owedValue = view.facts.finalValue - view.facts.dueValue
+  if (owedValue <= 0n) return false
+  const credited = await overpaymentCredited(client, view.row.id)
+  const parts: BuyerCreditPart[] = []
+  for (const receipt of finalReceiptsByAsset(view)) {
+    const assetId = receipt.option.assetId
+    const creditedMinor = credited.byAsset.get(assetId) ?? 0n
+    parts.push({
+      assetId,
+      decimals: receipt.option.token.decimals,
+      rateScaled: rateOf(view.row, receipt.option.token.symbol),
+      arrivedMinor: receipt.minor,
+      creditedMinor,
+      // Only read where there is something left to credit.
+      coverableMinor:
+        receipt.minor > creditedMinor ? await storeAvailable(client, view.row.merchant_id, assetId) : 0n,
+    })
   }
+  const plan = planBuyerCredit(owedValue, parts)
+  let sequence = credited.count
+  for (const credit of plan.credits) {
+    sequence += 1
+    await creditBuyer(client, view, credit, sequence)
+  }
+  return plan.short
 }
 
-/** Final, counted payments per accepted asset: minor units and value, the most valuable asset first. */
+/** Final, counted payments per accepted asset, in minor units (assets that received none left out). */
 function finalReceiptsByAsset(view: InvoiceView) {
   const monitoringUntil = view.row.monitoring_until.getTime()
   const parts = view.options.map((option) => {
@@ -481,32 +532,82 @@ function finalReceiptsByAsset(view: InvoiceView) {
           payment.detectedAt.getTime() < monitoringUntil,
       )
       .reduce((sum, payment) => sum + payment.amount, 0n)
-    const value = valueOfPayment(minor, option.token.decimals, rateOf(view.row, option.token.symbol))
-    return { option, minor, value }
+    return { option, minor }
   })
-  return parts
-    .filter((part) => part.minor > 0n)
-    .sort((a, b) => (a.value < b.value ? 1 : a.value > b.value ? -1 : 0))
+  return parts.filter((part) => part.minor > 0n)
 }
 
-async function creditBuyer(client: PoolClient, view: InvoiceView, assetId: string, minor: bigint) {
-  const account = (ownerType: 'merchant' | 'customer', ownerId: string, purpose: string) =>
-    getOrCreateAccount(client, {
-      ownerType,
-      ownerId,
-      purpose,
-      assetId,
-      normalSide: 'credit',
-      flags: { debitsMustNotExceedCredits: true },
-    })
+/** The overpayment credited so far to the invoice's buyer credit, per asset, and how many transfers. */
+async function overpaymentCredited(
+  client: PoolClient,
+  invoiceId: string,
+): Promise<{ byAsset: Map<string, bigint>; count: number }> {
+  const byAsset = new Map<string, bigint>()
+  let count = 0
+  const accounts = (await listOwnerBalances(client, 'customer', invoiceId)).filter(
+    (balance) => balance.account.purpose === 'buyer-credit',
+  )
+  const pagesMax = invoiceLimits.buyerCreditLinesReadMax / invoiceLimits.buyerCreditPageSize
+  for (const { account } of accounts) {
+    let afterSeq: bigint | null = 0n
+    for (let page = 0; afterSeq !== null; page += 1) {
+      // Far above what 1,000 payments and 100 refunds write: this invoice fails to evaluate, no other.
+      if (page >= pagesMax)
+        throw new Error(`buyer credit ${account.id} has more than ${pagesMax} pages of transfers`)
+      const statement = await getAccountStatement(client, account.id, {
+        afterSeq,
+        pageSize: invoiceLimits.buyerCreditPageSize,
+      })
+      for (const line of statement.lines) {
+        if (line.side !== 'credit' || line.kind !== 'single' || line.code !== overpaymentCode) continue
+        byAsset.set(account.assetId, (byAsset.get(account.assetId) ?? 0n) + line.amount)
+        count += 1
+      }
+      afterSeq = statement.nextAfterSeq
+    }
+  }
+  return { byAsset, count }
+}
+
+const availableAccount = (client: PoolClient, merchantId: string, assetId: string) =>
+  getOrCreateAccount(client, {
+    ownerType: 'merchant',
+    ownerId: merchantId,
+    purpose: 'available',
+    assetId,
+    normalSide: 'credit',
+    flags: { debitsMustNotExceedCredits: true },
+  })
+
+/** What the store can move in the asset now (posted less reservations). */
+async function storeAvailable(client: PoolClient, merchantId: string, assetId: string): Promise<bigint> {
+  const account = await availableAccount(client, merchantId, assetId)
+  return (await getAccountBalance(client, account.id)).available
+}
+
+async function creditBuyer(
+  client: PoolClient,
+  view: InvoiceView,
+  credit: Readonly<{ assetId: string; minor: bigint }>,
+  sequence: number,
+) {
+  const { assetId } = credit
+  const buyerCredit = await getOrCreateAccount(client, {
+    ownerType: 'customer',
+    ownerId: view.row.id,
+    purpose: 'buyer-credit',
+    assetId,
+    normalSide: 'credit',
+    flags: { debitsMustNotExceedCredits: true },
+  })
   await createTransfer(client, {
     kind: 'single',
-    id: `invoice-overpaid:${view.row.id}:${assetId}`,
-    debitAccountId: (await account('merchant', view.row.merchant_id, 'available')).id,
-    creditAccountId: (await account('customer', view.row.id, 'buyer-credit')).id,
+    id: `invoice-overpaid:${view.row.id}:${sequence}`,
+    debitAccountId: (await availableAccount(client, view.row.merchant_id, assetId)).id,
+    creditAccountId: buyerCredit.id,
     assetId,
-    amount: minor,
-    code: 'invoice-overpayment',
+    amount: credit.minor,
+    code: overpaymentCode,
     metadata: { invoice_id: view.row.id },
   })
 }

@@ -7,7 +7,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createTestDatabase, type TestDatabase } from '../../../test/setup/database.ts'
 import { offlineNetwork } from '../../../test/setup/offline-network.ts'
 import { withTransaction } from '../../db/tx.ts'
+import { createRefundPayoutEndedHandler } from '../../jobs/refunds.ts'
+import { RetryLater } from '../../jobs/runner.ts'
 import { createLogger } from '../../lib/logger.ts'
+import { invoiceLimits } from '../invoices/invoice.limits.ts'
 import { staticRateSource } from '../invoices/invoice.rates.ts'
 import {
   createInvoice,
@@ -40,6 +43,7 @@ import {
   openRefund,
   payOutRefund,
   payOutRefundJobKind,
+  refundPayoutEndedJobKind,
   reissueRefundLink,
   submitRefundDestination,
 } from './refund.service.ts'
@@ -166,6 +170,33 @@ describe('opening refunds', () => {
     expect(await codeOf(open(invoiceId, '0.000001'))).toBe('refund-exceeds-refundable')
     const refunds = await listInvoiceRefunds(database.pool, merchantId, invoiceId, context)
     expect(refunds.map((refund) => refund.id)).toEqual([second.refund.id, first.refund.id])
+  })
+
+  it('still refunds the payment after a thousand dust transfers to the invoice address', async () => {
+    const invoiceId = await paidInvoice('2', [2_000_000n])
+    const address = (await getInvoice(database.pool, merchantId, invoiceId, context)).options[0]
+      ?.address as string
+    block += 1n
+    const at = block
+    // Zero-value transfers (address poisoning) from anyone, newer than the payment and more than shown.
+    await withTransaction(database.pool, (client) =>
+      recordObservedTransfers(
+        client,
+        network,
+        Array.from({ length: invoiceLimits.paymentsPerInvoiceMax + 1 }, (_, index) => ({
+          blockNumber: at,
+          blockHash: `0x${'cd'.repeat(32)}`,
+          txHash: `0x${randomBytes(32).toString('hex')}`,
+          logIndex: index,
+          tokenAddress,
+          from: buyer.toLowerCase(),
+          to: address,
+          amount: 0n,
+        })),
+      ),
+    )
+    expect(await codeOf(open(invoiceId, '2.000001'))).toBe('refund-exceeds-refundable')
+    expect((await open(invoiceId, '2')).refund.amount).toBe(2_000_000n)
   })
 
   it('reserves in the ledger (available drops, posted stays), records refund.opened, and cancel voids it', async () => {
@@ -462,5 +493,171 @@ describe('a refund becomes a payout', () => {
 
     // 10 paid, 1 already refunded on chain through the canary: at most 9 may be refunded again.
     expect(await codeOf(open(invoiceId, '10'))).toBe('refund-exceeds-refundable')
+  })
+})
+
+// The buyer-credit part of a refund goes back to the buyer credit when its payout ends unpaid (audit,
+// 2026-11-22: before, it stayed in the store's available balance, where the payout's void returned it).
+describe('a refund whose payout ends unpaid', () => {
+  const payoutContext = { networks: [network], now: () => new Date(nowMs) }
+
+  async function buyerCredit(invoiceId: string): Promise<[bigint, bigint]> {
+    const credit = (await listOwnerBalances(database.pool, 'customer', invoiceId)).find(
+      (balance) => balance.account.purpose === 'buyer-credit',
+    )
+    return [credit?.posted ?? -1n, credit?.available ?? -1n]
+  }
+
+  async function requestPayout(invoiceId: string, amount: string, destination: string) {
+    const { refund, linkToken } = await open(invoiceId, amount)
+    await submitRefundDestination(database.pool, linkToken, destination, context.now())
+    const result = await payOutRefund(database.pool, refund.id, payoutContext)
+    if (result.kind !== 'requested') throw new Error(`expected a payout, got ${result.kind}`)
+    return { refund, payoutId: result.payoutId }
+  }
+
+  /** Runs the refund's refund-payout-ended jobs as the worker would (`times` each: a retry), then drops them. */
+  async function runPayoutEndedJobs(refundId: string, times = 1): Promise<string[]> {
+    const jobs = await database.pool.query<{ id: string; payload: Record<string, unknown> }>(
+      "select id, payload from jobs where kind = $1 and payload->>'refund_id' = $2 order by id",
+      [refundPayoutEndedJobKind, refundId],
+    )
+    const [, handle] = createRefundPayoutEndedHandler(database.pool)
+    const outcomes: string[] = []
+    for (const job of jobs.rows) {
+      for (let run = 0; run < times; run += 1) {
+        try {
+          await handle(
+            {
+              id: job.id,
+              kind: refundPayoutEndedJobKind,
+              payload: job.payload,
+              attempts: 1,
+              attemptsMax: 25,
+            },
+            new AbortController().signal,
+          )
+          outcomes.push('done')
+        } catch (error) {
+          if (!(error instanceof RetryLater)) throw error
+          outcomes.push('retry-later')
+        }
+      }
+      if (outcomes.at(-1) === 'done') await database.pool.query('delete from jobs where id = $1', [job.id])
+    }
+    return outcomes
+  }
+
+  it('returns the buyer-credit part once when the payout is cancelled, for a new refund to use', async () => {
+    const invoiceId = await paidInvoice('5', [7_500_000n])
+    const storeBefore = await merchantAvailable()
+    const { refund, payoutId } = await requestPayout(invoiceId, '3', buyer)
+    expect([refund.fromBuyerCredit, refund.fromMerchantBalance]).toEqual([2_500_000n, 500_000n])
+    expect(await buyerCredit(invoiceId)).toEqual([0n, 0n])
+
+    await cancelPayout(database.pool, { merchantId, id: payoutId, apiKeyId: 'key_test' })
+    // The cancel wrote the job in its own transaction; run twice (a retry): the credit returns once.
+    expect(await runPayoutEndedJobs(refund.id, 2)).toEqual(['done', 'done'])
+    expect(await buyerCredit(invoiceId)).toEqual([2_500_000n, 2_500_000n])
+    expect(await merchantAvailable()).toBe(storeBefore)
+    expect(await getTransfer(database.pool, `refund:${refund.id}:credit-returned`)).toMatchObject({
+      amount: 2_500_000n,
+      code: 'refund-credit-returned',
+    })
+    // The refund still shows its payout, which shows how it ended.
+    const shown = await getRefund(database.pool, merchantId, refund.id, context.now())
+    expect([shown.status, shown.payoutId]).toEqual(['payout_requested', payoutId])
+    expect((await getPayout(database.pool, merchantId, payoutId)).status).toBe('cancelled')
+
+    // A new refund takes the overpayment from the buyer credit again, and no more than was paid.
+    expect(await codeOf(open(invoiceId, '7.500001'))).toBe('refund-exceeds-refundable')
+    const again = await open(invoiceId, '3')
+    expect([again.refund.fromBuyerCredit, again.refund.fromMerchantBalance]).toEqual([2_500_000n, 500_000n])
+  })
+
+  it('waits while the store has spent what the payout released, and returns it once it can', async () => {
+    const invoiceId = await paidInvoice('1', [3_000_000n])
+    const { refund, payoutId } = await requestPayout(invoiceId, '2', buyer)
+    await cancelPayout(database.pool, { merchantId, id: payoutId, apiKeyId: 'key_test' })
+    // Before the job runs, the store's whole balance leaves (another payout, say).
+    const available = await getOrCreateAccount(database.pool, {
+      ownerType: 'merchant',
+      ownerId: merchantId,
+      purpose: 'available',
+      assetId: asset,
+      normalSide: 'credit',
+      flags: { debitsMustNotExceedCredits: true },
+    })
+    const suspense = await getOrCreateSystemAccount(database.pool, 'suspense', asset)
+    const everything = await merchantAvailable()
+    const move = (id: string, from: string, to: string) =>
+      createTransfer(database.pool, {
+        kind: 'single',
+        id,
+        debitAccountId: from,
+        creditAccountId: to,
+        assetId: asset,
+        amount: everything,
+        code: 'test-drain',
+      })
+    await move(`test-drain:${refund.id}`, available.id, suspense.id)
+    expect(await runPayoutEndedJobs(refund.id)).toEqual(['retry-later'])
+    expect(await buyerCredit(invoiceId)).toEqual([0n, 0n])
+    await move(`test-refill:${refund.id}`, suspense.id, available.id)
+    expect(await runPayoutEndedJobs(refund.id)).toEqual(['done'])
+    expect(await buyerCredit(invoiceId)).toEqual([2_000_000n, 2_000_000n])
+  })
+
+  it('returns it in the same transaction when the payout is blocked as it is created', async () => {
+    const invoiceId = await paidInvoice('1', [2_000_000n])
+    const { refund, payoutId } = await requestPayout(
+      invoiceId,
+      '1.5',
+      '0x000000000000000000000000000000000000dead',
+    )
+    expect((await getPayout(database.pool, merchantId, payoutId)).status).toBe('blocked')
+    expect(refund.fromBuyerCredit).toBe(1_000_000n)
+    expect(await buyerCredit(invoiceId)).toEqual([1_000_000n, 1_000_000n])
+    // Nothing left for a job to do.
+    expect(await runPayoutEndedJobs(refund.id)).toEqual([])
+  })
+
+  it('returns only the buyer credit the paid canary did not carry', async () => {
+    await updatePayoutSettings(database.pool, {
+      merchantId,
+      actor: 'test',
+      change: { canaryThreshold: '5', canaryAmount: '1' },
+    })
+    const invoiceId = await paidInvoice('5', [12_000_000n])
+    const { refund, payoutId } = await requestPayout(
+      invoiceId,
+      '10',
+      getAddress(`0x${randomBytes(20).toString('hex')}`),
+    )
+    expect([refund.fromBuyerCredit, refund.fromMerchantBalance]).toEqual([7_000_000n, 3_000_000n])
+    const parent = await getPayout(database.pool, merchantId, payoutId)
+    const canary = await getPayout(database.pool, merchantId, parent.canaryPayoutId as string)
+    expect([parent.amount, canary.amount]).toEqual([9_000_000n, 1_000_000n])
+    // The canary is paid; until the rest ends nothing moves.
+    await database.pool.query("update payouts set status = 'queued' where id = $1", [parent.id])
+    await withTransaction(database.pool, async (client) => {
+      await bookPayoutFinal(client, canary, `0x${'cd'.repeat(32)}`, 0n)
+      await client.query("update payouts set status = 'finalized', nonce = 1 where id = $1", [canary.id])
+    })
+    expect(await runPayoutEndedJobs(refund.id)).toEqual(['done'])
+    expect(await buyerCredit(invoiceId)).toEqual([0n, 0n])
+    // The rest fails before signing: 7 came from the buyer credit, 1 of it reached the buyer.
+    await failBeforeSigning(
+      { pool: database.pool, logger: createLogger('silent') } as never,
+      await getPayout(database.pool, merchantId, parent.id),
+      'token refused the transfer: test',
+      false,
+    )
+    expect(await runPayoutEndedJobs(refund.id, 2)).toEqual(['done', 'done'])
+    expect(await buyerCredit(invoiceId)).toEqual([6_000_000n, 6_000_000n])
+    // 12 paid, 1 refunded through the canary: 11 refundable, the buyer credit first.
+    expect(await codeOf(open(invoiceId, '11.000001'))).toBe('refund-exceeds-refundable')
+    const again = await open(invoiceId, '11')
+    expect([again.refund.fromBuyerCredit, again.refund.fromMerchantBalance]).toEqual([6_000_000n, 5_000_000n])
   })
 })

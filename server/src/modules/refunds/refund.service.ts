@@ -71,9 +71,13 @@ function assetLine(context: InvoiceContext, assetId: string): AssetLine | undefi
   return undefined
 }
 
-/** What the buyer paid in the asset and the ledger credited: final payments only. */
+/**
+ * What the buyer paid in the asset and the ledger credited: final payments only, read from the payments
+ * that count (not the newest shown: a thousand dust transfers to the invoice's public address would push
+ * the real payment out of those and leave nothing refundable).
+ */
 function finalPaidMinor(view: InvoiceView, assetId: string): bigint {
-  return view.payments
+  return view.counted
     .filter((payment) => payment.status === 'finalized' && payment.assetId === assetId)
     .reduce((sum, payment) => sum + payment.amount, 0n)
 }
@@ -424,7 +428,7 @@ export async function payOutRefund(
         },
         context,
       )
-      await setPayoutRequested(client, refund.id, payout.id, now)
+      const requested = await setPayoutRequested(client, refund.id, payout.id, now)
       await recordEvent(client, {
         type: 'refund.payout_requested',
         merchantId: refund.merchantId,
@@ -439,6 +443,9 @@ export async function payOutRefund(
           destination: refund.destination,
         },
       })
+      // Blocked as it was created (a sanctioned destination, the policy): it ended before the refund
+      // pointed at it, so the database wrote no follow-up job; the buyer credit goes back here.
+      await returnUnpaidBuyerCredit(client, requested)
       return { kind: 'requested', payoutId: payout.id }
     })
   } catch (error) {
@@ -487,4 +494,83 @@ async function releaseToMerchant(client: PoolClient, refund: Refund): Promise<vo
   }
   // Linked: the voids and the move succeed together or not at all.
   await createTransfers(client, transfers)
+}
+
+/** Job kind written by the database when a refund's payout or its canary ends (migration 0025). */
+export const refundPayoutEndedJobKind = 'refund-payout-ended'
+
+export type RefundPayoutEndResult =
+  | Readonly<{ kind: 'returned'; amount: bigint }>
+  | Readonly<{ kind: 'nothing-to-do'; reason: string }>
+  /** The store's available balance no longer holds what its payout's end released: try again later. */
+  | Readonly<{ kind: 'waiting-for-funds' }>
+
+/**
+ * Follows a refund's payout to its end (job `refund-payout-ended`): once the payout and its canary have
+ * both ended, the part of the refund that came from the buyer credit and was not paid goes back to the
+ * invoice's buyer credit, from the store's available balance where the payout's void returned it. Once:
+ * the transfer id is the refund's, and the amount depends only on how the payouts ended (final). The
+ * refund keeps its status (payout_requested); what its payout ended as tells the rest (heldByPayout).
+ */
+export async function followRefundPayout(
+  pool: Pool,
+  refundId: string,
+  now: Date,
+): Promise<RefundPayoutEndResult> {
+  try {
+    return await withTransaction(pool, async (client) => {
+      const refund = await selectRefund(client, refundId, now, { forUpdate: true })
+      if (refund === undefined) return { kind: 'nothing-to-do', reason: 'refund not found' }
+      return await returnUnpaidBuyerCredit(client, refund)
+    })
+  } catch (error) {
+    if (isAppError(error) && error.code === 'insufficient-funds') return { kind: 'waiting-for-funds' }
+    throw error
+  }
+}
+
+const payoutEnded = (payout: Payout) => payout.status === 'finalized' || payoutEndedUnpaid(payout)
+
+/**
+ * Returns to the buyer credit what the refund took from it and its payout did not pay (refund row locked).
+ * What reached the buyer is counted against the buyer-credit part first, as the refund took that part
+ * first: with a canary paid and the rest failed, only the buyer credit beyond the canary goes back.
+ */
+async function returnUnpaidBuyerCredit(client: PoolClient, refund: Refund): Promise<RefundPayoutEndResult> {
+  if (refund.storedStatus !== 'payout_requested' || refund.payoutId === null)
+    return { kind: 'nothing-to-do', reason: `refund is ${refund.status}` }
+  if (refund.fromBuyerCredit === 0n)
+    return { kind: 'nothing-to-do', reason: 'nothing came from the buyer credit' }
+  const payout = await getPayout(client, refund.merchantId, refund.payoutId)
+  const canary =
+    payout.canaryPayoutId === null
+      ? undefined
+      : await getPayout(client, refund.merchantId, payout.canaryPayoutId)
+  const parts = canary === undefined ? [payout] : [payout, canary]
+  if (!parts.every(payoutEnded)) return { kind: 'nothing-to-do', reason: 'its payout has not ended' }
+  const paid = parts.reduce((sum, part) => (part.status === 'finalized' ? sum + part.amount : sum), 0n)
+  if (paid >= refund.fromBuyerCredit) return { kind: 'nothing-to-do', reason: 'the buyer credit was paid' }
+  const amount = refund.fromBuyerCredit - paid
+  const account = (ownerType: 'merchant' | 'customer', ownerId: string, purpose: string) =>
+    getOrCreateAccount(client, {
+      ownerType,
+      ownerId,
+      purpose,
+      assetId: refund.assetId,
+      normalSide: 'credit',
+      flags: { debitsMustNotExceedCredits: true },
+    })
+  await createTransfers(client, [
+    {
+      kind: 'single',
+      id: `refund:${refund.id}:credit-returned`,
+      debitAccountId: (await account('merchant', refund.merchantId, 'available')).id,
+      creditAccountId: (await account('customer', refund.invoiceId, 'buyer-credit')).id,
+      assetId: refund.assetId,
+      amount,
+      code: 'refund-credit-returned',
+      metadata: { refund_id: refund.id, payout_id: payout.id },
+    },
+  ])
+  return { kind: 'returned', amount }
 }
