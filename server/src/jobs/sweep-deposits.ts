@@ -24,6 +24,10 @@ export type SweepDepositsContext = Readonly<{
   chainFor?: (network: NetworkConfig) => SweepChain
   /** Test-only crash points (sweep.types.ts). */
   faults?: SweepFaults
+  /** The clock stuck top-ups are judged on (tests move it); default: the system clock. */
+  now?: () => Date
+  /** Overrides sweepLimits.topUpReplaceAfterMs (tests). */
+  replaceAfterMs?: number
 }>
 
 type NetworkParts = { network: NetworkConfig; chain: SweepChain; rpc: EvmRpc }
@@ -62,6 +66,8 @@ export function createSweepRunner(context: SweepDepositsContext) {
         chain,
         hotWalletAddress: hotWallet,
         ...(context.faults === undefined ? {} : { faults: context.faults }),
+        ...(context.now === undefined ? {} : { now: context.now }),
+        ...(context.replaceAfterMs === undefined ? {} : { replaceAfterMs: context.replaceAfterMs }),
       },
       { headNumber, finalizedNumber },
     )
@@ -86,7 +92,7 @@ export function createSweepDepositsHandler(context: SweepDepositsContext): JobHa
     const network = networkOf(job.payload)
     try {
       const report = await run(network)
-      if (report.planned + report.sent + report.finalized + report.failed > 0)
+      if (report.planned + report.sent + report.replaced + report.finalized + report.failed > 0)
         context.logger.info({ network, ...report }, 'sweeps advanced')
     } catch (error) {
       if (error instanceof AssertionFailure) throw error

@@ -10,15 +10,15 @@ import type { Signer } from '../modules/signers/signer.types.ts'
 import { createSweepChain } from '../modules/sweeps/sweep.chain.ts'
 import { getGatewayHotWalletAddress } from '../modules/sweeps/sweep.service.ts'
 import type { SweepChain } from '../modules/sweeps/sweep.types.ts'
-import { advanceSweepsToCold } from '../modules/treasury/treasury.send.ts'
+import { advanceSweepsToCold, type SendDeps } from '../modules/treasury/treasury.send.ts'
 import { watchTreasury } from '../modules/treasury/treasury.service.ts'
 import type { JobHandler } from './runner.ts'
 
 /**
  * Treasury jobs (docs/adr/0016-signers-and-cold-wallet.md), both periodic (scheduler.ts): `watch-treasury`
  * reads the hot and cold balances and proposes top-ups and sweeps to cold; `send-treasury-sweeps` signs
- * and sends approved sweeps and settles sent ones. Both need the hot wallet's address, hence the master key:
- * they run on signer workers only.
+ * and sends approved sweeps, replaces stuck ones at their nonce, and settles mined ones. Both need the hot
+ * wallet's address, hence the master key: they run on signer workers only.
  */
 export const watchTreasuryJobKind = 'watch-treasury'
 export const sendTreasurySweepsJobKind = 'send-treasury-sweeps'
@@ -31,7 +31,12 @@ export type TreasuryJobContext = Readonly<{
   chainFor?: (network: NetworkConfig) => SweepChain
   /** Test override; default: each network's configured signer. */
   signerFor?: (network: NetworkConfig) => Promise<Signer>
+  /** The clock proposals are dated on and stuck sweeps to cold judged by; default: the system clock. */
   now?: () => Date
+  /** Overrides treasuryLimits.sweepReplaceAfterMs (tests). */
+  replaceAfterMs?: number
+  /** Test-only crash points of sending sweeps to cold. */
+  faults?: SendDeps['faults']
 }>
 
 function treasuryParts(context: TreasuryJobContext) {
@@ -91,6 +96,9 @@ export function createSendTreasurySweepsRunner(context: TreasuryJobContext) {
           chain: parts.chain(network),
           hotWalletAddress: await parts.hotWallet(),
           signer,
+          ...(context.now === undefined ? {} : { now: context.now }),
+          ...(context.replaceAfterMs === undefined ? {} : { replaceAfterMs: context.replaceAfterMs }),
+          ...(context.faults === undefined ? {} : { faults: context.faults }),
         },
         finalizedNumber,
       )

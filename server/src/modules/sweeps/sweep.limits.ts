@@ -45,6 +45,26 @@ export const sweepLimits = {
    * waits instead (and an unfunded gas station does not pile up signed top-ups).
    */
   topUpsInFlightMax: 16,
+  /**
+   * A gas top-up without a receipt this long (ms, on the signing worker's clock) is replaced at its nonce
+   * with higher fees. The top-up takes the hot wallet's shared nonce, so while it is stuck every later
+   * hot-wallet transaction waits behind it, payouts included: the payouts' wait (payout.send.ts, 60 s,
+   * five Ethereum blocks) applies. A replacement costs nothing unless it is the one mined.
+   */
+  topUpReplaceAfterMs: 60_000,
+  /**
+   * A replacement's fees, in percent of the attempt it replaces, on both maxFeePerGas and
+   * maxPriorityFeePerGas (rounded up, + 1 wei). geth refuses a replacement below +10 % (txpool PriceBump);
+   * 12.5 % as payouts (payout.fees.ts) clears it and nodes that ask a little more. Shared with sweeps to
+   * cold (treasury.send.ts), which take the same nonce counter.
+   */
+  replacementBumpPercent: 125n,
+  /**
+   * Attempts stored for one top-up at one nonce. Each is looked up every tick until one is mined. The
+   * first replacement already bids today's market (2 × base + tip), and from 1 gwei +12.5 % per attempt
+   * reaches the 500 gwei cap in 53 steps; past this count the top-up stays as it is and alerts.
+   */
+  topUpAttemptsMax: 64,
   /** New sweeps planned per tick: bounds one tick's RPC reads (a balanceOf per candidate). */
   sweepsPlannedPerTickMax: 50,
   /** Open sweeps advanced per tick and status: bounds one tick's RPC calls and signatures. */
@@ -73,5 +93,7 @@ function assertSweepLimitRelations(): void {
   )
   assert(limits.sweepThresholdTokens > 0n, 'a zero threshold would sweep every deposit separately')
   assert(limits.sweepRetryAfterFailureMs >= limits.sweepIntervalMs, 'a failure must not speed the loop up')
+  assert(limits.replacementBumpPercent >= 110n, 'nodes refuse a replacement below +10 % on both fee fields')
+  assert(limits.topUpAttemptsMax >= 2, 'replacing needs room for a second attempt')
 }
 assertSweepLimitRelations()

@@ -1,13 +1,22 @@
-import type { Address, Hex } from 'viem'
+import { type Address, type Hex, parseTransaction } from 'viem'
 import type { Queryable } from '../../db/pool.ts'
 import { assert, assertNever } from '../../lib/assert.ts'
-import type { GasPlan, GasSpent, SignedTransaction, Sweep, SweepStatus, TopUp } from './sweep.types.ts'
+import type {
+  GasPlan,
+  GasSpent,
+  SignedTransaction,
+  Sweep,
+  SweepStatus,
+  TopUp,
+  TopUpAttempt,
+} from './sweep.types.ts'
 import { openSweepStatuses } from './sweep.types.ts'
 
 /**
- * SQL for `sweeps`, `sweep_payments` and `hot_wallet_nonces`. It also reads `payments` and
- * `deposit_addresses` (owned by the payments module), read-only: which credited deposits are unswept is a
- * join the payments service has no function for, and the join must run in the sweep's own transaction.
+ * SQL for `sweeps`, `sweep_payments`, `sweep_top_up_transactions` and `hot_wallet_nonces`. It also reads
+ * `payments` and `deposit_addresses` (owned by the payments module), read-only: which credited deposits are
+ * unswept is a join the payments service has no function for, and the join must run in the sweep's own
+ * transaction.
  */
 
 type SweepRow = {
@@ -345,6 +354,73 @@ export async function updateSweep(
     ...columns.map(([, value]) => value),
   ])
   assert(result.rowCount === 1, `sweep ${id} was not in status ${expected}`)
+}
+
+type TopUpAttemptRow = {
+  attempt: number
+  nonce: string
+  tx_hash: string
+  raw_tx: string
+  max_fee_per_gas: string
+  max_priority_fee_per_gas: string | null
+  created_at: Date
+}
+
+/** Stores one signed top-up attempt, before it is broadcast, in the caller's (signing) transaction. */
+export async function insertTopUpAttempt(
+  db: Queryable,
+  sweepId: string,
+  attempt: Omit<TopUpAttempt, 'attempt'>,
+): Promise<void> {
+  await db.query(
+    `insert into sweep_top_up_transactions (sweep_id, attempt, nonce, tx_hash, raw_tx, max_fee_per_gas,
+       max_priority_fee_per_gas, created_at)
+     values ($1, (select coalesce(max(attempt), 0) + 1 from sweep_top_up_transactions where sweep_id = $1),
+       $2, $3, $4, $5, $6, $7)`,
+    [
+      sweepId,
+      attempt.nonce.toString(),
+      attempt.hash.toLowerCase(),
+      attempt.rawTransaction.toLowerCase(),
+      attempt.maxFeePerGas.toString(),
+      attempt.maxPriorityFeePerGas.toString(),
+      attempt.createdAt,
+    ],
+  )
+}
+
+/** Every top-up attempt of a sweep, first first; `limit` is sweepLimits.topUpAttemptsMax. */
+export async function selectTopUpAttempts(
+  db: Queryable,
+  sweepId: string,
+  limit: number,
+): Promise<TopUpAttempt[]> {
+  const result = await db.query<TopUpAttemptRow>(
+    'select * from sweep_top_up_transactions where sweep_id = $1 order by attempt limit $2',
+    [sweepId, limit],
+  )
+  return result.rows.map((row) => ({
+    attempt: row.attempt,
+    nonce: toNonce(row.nonce),
+    hash: row.tx_hash as Hex,
+    rawTransaction: row.raw_tx as Hex,
+    maxFeePerGas: BigInt(row.max_fee_per_gas),
+    // Null only on rows migration 0026 copied: the tip is in the signed bytes.
+    maxPriorityFeePerGas:
+      row.max_priority_fee_per_gas === null
+        ? (parseTransaction(row.raw_tx as Hex).maxPriorityFeePerGas ?? 0n)
+        : BigInt(row.max_priority_fee_per_gas),
+    createdAt: row.created_at,
+  }))
+}
+
+/** Counts a broadcast of one top-up attempt (operators: an attempt broadcast many times is stuck). */
+export async function recordTopUpAttemptBroadcast(db: Queryable, hash: string): Promise<void> {
+  await db.query(
+    `update sweep_top_up_transactions set broadcasts = broadcasts + 1, last_broadcast_at = now()
+     where tx_hash = $1`,
+    [hash.toLowerCase()],
+  )
 }
 
 /** Counts a broadcast; only for operators (a sweep broadcast many times without a receipt is stuck). */

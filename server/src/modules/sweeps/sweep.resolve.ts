@@ -1,9 +1,17 @@
 import { withTransaction } from '../../db/tx.ts'
+import { assert } from '../../lib/assert.ts'
 import { bookSweepFailed, bookSweepFinal, bookTopUp, bookTopUpReverted } from './sweep.ledger.ts'
-import { lockSweep, recordWaitingReason, releaseSweepPayments, updateSweep } from './sweep.repo.ts'
-import { broadcastStored } from './sweep.send.ts'
+import { sweepLimits } from './sweep.limits.ts'
+import {
+  lockSweep,
+  recordWaitingReason,
+  releaseSweepPayments,
+  selectTopUpAttempts,
+  updateSweep,
+} from './sweep.repo.ts'
+import { broadcastStored, now, replaceStuckTopUp } from './sweep.send.ts'
 import { decideSent, decideTopUp, transition } from './sweep.state.ts'
-import type { GasFundingSweep, SentSweep, SweepDeps, SweepObservation } from './sweep.types.ts'
+import type { GasFundingSweep, SentSweep, SweepDeps, SweepObservation, TopUpAttempt } from './sweep.types.ts'
 
 /**
  * Resolves broadcast transactions from their receipts, which is also how a restart resumes: whatever
@@ -11,33 +19,78 @@ import type { GasFundingSweep, SentSweep, SweepDeps, SweepObservation } from './
  * "broadcast again" (the same signed bytes), never "failed".
  */
 
-/** gas-funding → ready at the top-up's receipt (booked then), or → failed if it reverted. */
+/** The first attempt that has a receipt (only one can: they share a nonce), with its receipt. */
+async function minedTopUp(deps: SweepDeps, attempts: readonly TopUpAttempt[]) {
+  for (const attempt of attempts) {
+    const receipt = await deps.chain.receipt(attempt.hash)
+    if (receipt !== undefined) return { attempt, receipt }
+  }
+  return undefined
+}
+
+/**
+ * No attempt has a receipt: the latest is broadcast again (the same signed bytes), or, once it has waited
+ * topUpReplaceAfterMs, replaced at its nonce with higher fees (sweep.send.ts replaceStuckTopUp).
+ */
+async function rebroadcastOrReplaceTopUp(
+  deps: SweepDeps,
+  sweep: GasFundingSweep,
+  attempts: readonly TopUpAttempt[],
+): Promise<'replaced' | 'waiting'> {
+  const latest = attempts.at(-1)
+  assert(latest !== undefined, `sweep ${sweep.id}: gas-funding without a stored top-up attempt`)
+  const age = now(deps).getTime() - latest.createdAt.getTime()
+  if (age >= (deps.replaceAfterMs ?? sweepLimits.topUpReplaceAfterMs))
+    return await replaceStuckTopUp(deps, sweep, attempts)
+  await broadcastStored(deps, { sweepId: sweep.id, kind: 'top-up', hash: latest.hash }, latest)
+  return 'waiting'
+}
+
+/**
+ * gas-funding → ready at the receipt of whichever top-up attempt was mined (booked then, with that
+ * attempt's gas; the others are abandoned: they can never be mined at a used nonce), or → failed if it
+ * reverted. Without a receipt: broadcast again, or replace when stuck.
+ */
 export async function resolveFundingSweep(
   deps: SweepDeps,
   sweep: GasFundingSweep,
-): Promise<'ready' | 'failed' | 'waiting'> {
-  const transaction = sweep.topUp.transaction
-  const receipt = await deps.chain.receipt(transaction.hash)
+): Promise<'ready' | 'failed' | 'replaced' | 'waiting'> {
+  const attempts = await selectTopUpAttempts(deps.pool, sweep.id, sweepLimits.topUpAttemptsMax)
+  const mined = await minedTopUp(deps, attempts)
+  if (mined === undefined) return await rebroadcastOrReplaceTopUp(deps, sweep, attempts)
+  const { attempt, receipt } = mined
   const decision = decideTopUp(receipt)
-  if (decision === 'rebroadcast' || receipt === undefined) {
-    await broadcastStored(deps, { sweepId: sweep.id, kind: 'top-up', hash: transaction.hash }, transaction)
-    return 'waiting'
+  const topUpTransaction = {
+    nonce: attempt.nonce,
+    rawTransaction: attempt.rawTransaction,
+    hash: attempt.hash,
   }
   const topUpSpent = { gasUsed: receipt.gasUsed, effectiveGasPrice: receipt.effectiveGasPrice }
   return await withTransaction(deps.pool, async (client) => {
     const locked = await lockSweep(client, sweep.id)
     if (locked?.status !== 'gas-funding') return 'waiting'
     if (decision === 'included') {
-      await bookTopUp(client, locked, transaction.hash, topUpSpent)
+      await bookTopUp(client, locked, attempt.hash, topUpSpent)
       const status = transition('gas-funding', 'top-up-included')
-      await updateSweep(client, sweep.id, 'gas-funding', { status, topUpSpent, error: null })
+      // The sweep keeps the mined attempt: after a reorg those bytes go out again (rebroadcastSent).
+      await updateSweep(client, sweep.id, 'gas-funding', {
+        status,
+        topUpTransaction,
+        topUpSpent,
+        error: null,
+      })
       return 'ready'
     }
-    await bookTopUpReverted(client, locked, transaction.hash, topUpSpent)
+    await bookTopUpReverted(client, locked, attempt.hash, topUpSpent)
     const status = transition('gas-funding', 'top-up-reverted')
-    await updateSweep(client, sweep.id, 'gas-funding', { status, topUpSpent, error: 'gas top-up reverted' })
+    await updateSweep(client, sweep.id, 'gas-funding', {
+      status,
+      topUpTransaction,
+      topUpSpent,
+      error: 'gas top-up reverted',
+    })
     await releaseSweepPayments(client, sweep.id)
-    deps.logger.error({ sweepId: sweep.id, txHash: transaction.hash }, 'gas top-up reverted')
+    deps.logger.error({ sweepId: sweep.id, txHash: attempt.hash }, 'gas top-up reverted')
     return 'failed'
   })
 }

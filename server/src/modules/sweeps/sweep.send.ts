@@ -7,22 +7,36 @@ import { encodeTokenTransfer, signEip1559 } from './sweep.chain.ts'
 import { bookSweepSent } from './sweep.ledger.ts'
 import { sweepLimits } from './sweep.limits.ts'
 import {
+  insertTopUpAttempt,
   lockSweep,
   recordBroadcast,
+  recordTopUpAttemptBroadcast,
   recordWaitingReason,
   takeHotWalletNonce,
   updateSweep,
 } from './sweep.repo.ts'
-import { feesFor, fundedFees, gasLimitFor, topUpAmount, transition } from './sweep.state.ts'
+import {
+  feesFor,
+  fundedFees,
+  gasLimitFor,
+  replacementFees,
+  smallerOf,
+  topUpAmount,
+  transition,
+} from './sweep.state.ts'
 import {
   type BroadcastPoint,
+  type FeeCaps,
   type FeeMarket,
+  type Fees,
+  type GasFundingSweep,
   type GasPlan,
   gatewayHotWalletPath,
   type PlannedSweep,
   type ReadySweep,
   type SignedTransaction,
   type SweepDeps,
+  type TopUpAttempt,
 } from './sweep.types.ts'
 
 /**
@@ -41,6 +55,11 @@ async function signingKey(deps: SweepDeps, path: string, expected: Address): Pro
   // A mismatch means a wrong HD account or seed: signing would move someone else's funds, or nothing.
   assert(key.address.toLowerCase() === expected.toLowerCase(), `key ${path} does not derive ${expected}`)
   return key
+}
+
+/** The signing worker's clock: attempts are dated and judged stuck on it. */
+export function now(deps: SweepDeps): Date {
+  return deps.now?.() ?? new Date()
 }
 
 function errorText(error: unknown): string {
@@ -77,6 +96,7 @@ export async function broadcastStored(
   }
   deps.faults?.afterBroadcast?.(point)
   await recordBroadcast(deps.pool, point.sweepId)
+  if (point.kind === 'top-up') await recordTopUpAttemptBroadcast(deps.pool, point.hash)
 }
 
 async function waitFor(deps: SweepDeps, sweepId: string, reason: string): Promise<'waiting'> {
@@ -161,6 +181,8 @@ async function signTopUp(
       maxPriorityFeePerGas: fees.maxPriorityFeePerGas,
     })
     const topUpTransaction = { nonce, ...signed }
+    // Every attempt is kept (a replacement may follow at this nonce, and either may be mined).
+    await insertTopUpAttempt(client, sweep.id, { ...topUpTransaction, ...fees, createdAt: now(deps) })
     const status = transition('planned', 'top-up-signed')
     await updateSweep(client, sweep.id, 'planned', {
       status,
@@ -217,4 +239,92 @@ export async function sendReadySweep(
   if (stored === undefined) return 'waiting'
   await broadcastStored(deps, { sweepId: sweep.id, kind: 'sweep', hash: stored.hash }, stored)
   return 'sent'
+}
+
+/** A top-up's caps: the sweeps' own, and the network's max fee cap when lower (docs/adr/0016 §4). */
+function topUpFeeCaps(deps: SweepDeps): FeeCaps {
+  const networkCap = deps.chain.network.maxFeePerGasCapWei ?? sweepLimits.maxFeePerGasCapWei
+  return {
+    maxFeePerGasCapWei: smallerOf(sweepLimits.maxFeePerGasCapWei, networkCap),
+    maxPriorityFeePerGasCapWei: sweepLimits.maxPriorityFeePerGasCapWei,
+  }
+}
+
+/** A stuck top-up that cannot be replaced stays at its nonce and alerts: it holds back the hot wallet. */
+async function alertStuckTopUp(
+  deps: SweepDeps,
+  sweep: GasFundingSweep,
+  latest: TopUpAttempt,
+  reason: string,
+): Promise<'waiting'> {
+  await broadcastStored(deps, { sweepId: sweep.id, kind: 'top-up', hash: latest.hash }, latest)
+  deps.logger.error(
+    { sweepId: sweep.id, network: deps.chain.network.name, nonce: latest.nonce, txHash: latest.hash },
+    reason,
+  )
+  await recordWaitingReason(deps.pool, sweep.id, reason)
+  return 'waiting'
+}
+
+/**
+ * A top-up without a receipt after topUpReplaceAfterMs: the same transfer (same value, same nonce) signed
+ * again with fees ≥ +12.5 % on both fields and at least today's market, stored as the next attempt in the
+ * transaction that decides it, then broadcast. Over the caps (or past topUpAttemptsMax) it is not replaced:
+ * the last attempt is broadcast again and the sweep alerts. The nonce is never given up.
+ */
+export async function replaceStuckTopUp(
+  deps: SweepDeps,
+  sweep: GasFundingSweep,
+  attempts: readonly TopUpAttempt[],
+): Promise<'replaced' | 'waiting'> {
+  const latest = attempts.at(-1)
+  assert(latest !== undefined, `sweep ${sweep.id}: gas-funding without a stored top-up attempt`)
+  if (attempts.length >= sweepLimits.topUpAttemptsMax) {
+    const reason = `top-up nonce ${latest.nonce} stuck after ${attempts.length} attempts; needs a person`
+    return await alertStuckTopUp(deps, sweep, latest, reason)
+  }
+  const decision = replacementFees(latest, await deps.chain.feeMarket(), topUpFeeCaps(deps))
+  if (decision.kind === 'over-cap') {
+    const reason =
+      `top-up nonce ${latest.nonce} stuck: a replacement needs ${decision.maxFeePerGas} wei/gas ` +
+      `(tip ${decision.maxPriorityFeePerGas}), over the cap; re-broadcasting the last one`
+    return await alertStuckTopUp(deps, sweep, latest, reason)
+  }
+  const stored = await signTopUpReplacement(deps, sweep, latest, {
+    maxFeePerGas: decision.maxFeePerGas,
+    maxPriorityFeePerGas: decision.maxPriorityFeePerGas,
+  })
+  if (stored === undefined) return 'waiting'
+  await broadcastStored(deps, { sweepId: sweep.id, kind: 'top-up', hash: stored.hash }, stored)
+  return 'replaced'
+}
+
+async function signTopUpReplacement(
+  deps: SweepDeps,
+  sweep: GasFundingSweep,
+  latest: TopUpAttempt,
+  fees: Fees,
+): Promise<SignedTransaction | undefined> {
+  const key = await signingKey(deps, gatewayHotWalletPath, deps.hotWalletAddress)
+  return await withTransaction(deps.pool, async (client) => {
+    const locked = await lockSweep(client, sweep.id)
+    // Another worker resolved or replaced it since this one read it: its decision stands.
+    if (locked?.status !== 'gas-funding' || locked.topUp.transaction.hash !== latest.hash) return undefined
+    const signed = await signEip1559(key.privateKey, deps.chain.network.chainId, {
+      to: locked.depositAddress,
+      value: locked.topUp.amount,
+      gas: sweepLimits.nativeTransferGas,
+      nonce: latest.nonce,
+      maxFeePerGas: fees.maxFeePerGas,
+      maxPriorityFeePerGas: fees.maxPriorityFeePerGas,
+    })
+    const topUpTransaction = { nonce: latest.nonce, ...signed }
+    await insertTopUpAttempt(client, sweep.id, { ...topUpTransaction, ...fees, createdAt: now(deps) })
+    await updateSweep(client, sweep.id, 'gas-funding', {
+      topUpTransaction,
+      error: `top-up ${latest.hash} replaced with higher fees`,
+      newTransaction: true,
+    })
+    return topUpTransaction
+  })
 }

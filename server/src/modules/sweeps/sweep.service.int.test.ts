@@ -14,7 +14,12 @@ import { createLogger } from '../../lib/logger.ts'
 import { createRawMasterKeyProvider } from '../keys/key.master.ts'
 import { exportAccountXpub, initKeys } from '../keys/key.service.ts'
 import type { MasterKeyProvider } from '../keys/key.types.ts'
-import { getAccountBalance, getOrCreateSystemAccount, verifyLedger } from '../ledger/ledger.service.ts'
+import {
+  getAccountBalance,
+  getOrCreateSystemAccount,
+  getTransfer,
+  verifyLedger,
+} from '../ledger/ledger.service.ts'
 import type { SystemAccountKind } from '../ledger/ledger.types.ts'
 import { createMerchant } from '../merchants/merchant.service.ts'
 import { allocateDepositAddress } from '../payments/payment.service.ts'
@@ -441,6 +446,188 @@ describe('refused broadcasts', () => {
     expect(await sweepsAt(address)).toMatchObject([
       { status: 'finalized', error: null, topUp: { transaction: { hash } } },
     ])
+    await expectLedgerMatchesChain()
+  })
+})
+
+/** Stored top-up attempts of a sweep (sweep_top_up_transactions), first first. */
+async function topUpAttempts(sweepId: string) {
+  const result = await database.pool.query<{
+    nonce: string
+    tx_hash: Hex
+    raw_tx: Hex
+    max_fee_per_gas: string
+    max_priority_fee_per_gas: string
+  }>('select * from sweep_top_up_transactions where sweep_id = $1 order by attempt', [sweepId])
+  return result.rows.map((row) => ({
+    nonce: Number(row.nonce),
+    hash: row.tx_hash,
+    raw: row.raw_tx,
+    maxFee: BigInt(row.max_fee_per_gas),
+    tip: BigInt(row.max_priority_fee_per_gas),
+  }))
+}
+
+/** The top-up a sweep row points at: the latest attempt while funding, the mined one after. */
+async function topUpHashAt(address: Address): Promise<Hex | undefined> {
+  const [sweep] = await sweepsAt(address)
+  return sweep !== undefined && 'topUp' in sweep ? (sweep.topUp?.transaction?.hash ?? undefined) : undefined
+}
+
+const gwei = 1_000_000_000n
+const setBaseFee = (wei: bigint) => chain.rpc('anvil_setNextBlockBaseFeePerGas', [`0x${wei.toString(16)}`])
+const receiptOf = (hash: Hex) => chain.publicClient.getTransactionReceipt({ hash }).catch(() => undefined)
+
+describe("a gas top-up priced out at the hot wallet's nonce", () => {
+  // The signing worker's clock, moved forward to make a top-up "stuck" without waiting a minute.
+  let clockOffsetMs = 0
+  const clocked = () =>
+    createSweepRunner({
+      pool: database.pool,
+      logger: silent,
+      networks: [network],
+      masterKeyProvider: provider,
+      now: () => new Date(Date.now() + clockOffsetMs),
+    })
+
+  /** A finalized deposit and its sweep's first top-up signed at a 1 wei base fee, then priced out. */
+  async function stuckTopUp(ownerId: string, amount: bigint) {
+    const address = await addressFor(ownerId)
+    await chain.pay(chain.tokens.usdt, 1, address, amount)
+    await finalizeDeposits()
+    await setBaseFee(1n)
+    await chain.mine(1)
+    await chain.rpc('evm_setAutomine', [false])
+    const runner = clocked()
+    await runner(networkName)
+    const [funding] = await sweepsAt(address)
+    expect(funding?.status).toBe('gas-funding')
+    const sweepId = funding?.id ?? ''
+    const hash = await topUpHashAt(address)
+    const first = (await topUpAttempts(sweepId))[0] ?? {
+      nonce: -1,
+      hash: hash ?? '0x',
+      raw: '0x' as Hex,
+      maxFee: 0n,
+      tip: 0n,
+    }
+    expect(first.hash).toBe(hash)
+    expect(first.maxFee).toBeLessThan(100n * gwei)
+    await setBaseFee(100n * gwei)
+    await chain.mine(1)
+    expect(await receiptOf(first.hash)).toBeUndefined()
+    return { address, sweepId, first, runner }
+  }
+
+  it('is replaced at the same nonce within the caps; the replacement is mined and booked; the ledger equals the chain', async () => {
+    let stuck: Awaited<ReturnType<typeof stuckTopUp>> | undefined
+    let second: Awaited<ReturnType<typeof topUpAttempts>>[number] | undefined
+    try {
+      stuck = await stuckTopUp('cus_stuck_top_up', usdt(16n))
+      const { address, sweepId, first, runner } = stuck
+      // Not stuck long enough yet: the same bytes go out again.
+      await runner(networkName)
+      expect(await topUpHashAt(address)).toBe(first.hash)
+      clockOffsetMs += 61_000
+      await runner(networkName)
+      const replacement = await topUpHashAt(address)
+      expect(replacement).not.toBe(first.hash)
+      const attempts = await topUpAttempts(sweepId)
+      expect(attempts.map((attempt) => attempt.hash)).toEqual([first.hash, replacement])
+      second = attempts[1]
+      expect(second?.nonce).toBe(first.nonce)
+      expect((second?.maxFee ?? 0n) * 100n).toBeGreaterThanOrEqual(first.maxFee * 110n)
+      expect((second?.tip ?? 0n) * 100n).toBeGreaterThanOrEqual(first.tip * 110n)
+      await setBaseFee(100n * gwei)
+      await chain.mine(1)
+      expect((await receiptOf(second?.hash ?? '0x'))?.status).toBe('success')
+      expect(await receiptOf(first.hash)).toBeUndefined()
+      // The deposit address pays its sweep at the fee it was funded for: let the base fee fall back.
+      await setBaseFee(1n)
+      await chain.mine(1)
+    } finally {
+      await chain.rpc('evm_setAutomine', [true])
+    }
+    await settleSweeps(stuck.runner)
+    const [done] = await sweepsAt(stuck.address)
+    expect(done).toMatchObject({ status: 'finalized', topUp: { transaction: { hash: second?.hash } } })
+    const mined = await receiptOf(second?.hash ?? '0x')
+    expect(await getTransfer(database.pool, `sweep-top-up-fee:${stuck.sweepId}`)).toMatchObject({
+      amount: (mined?.gasUsed ?? 0n) * (mined?.effectiveGasPrice ?? 0n),
+      metadata: { tx_hash: second?.hash },
+    })
+    expect(await transfersFrom(chain.tokens.usdt, stuck.address)).toBe(1)
+    await expectLedgerMatchesChain()
+  })
+
+  it('an older top-up attempt mined after its replacement was sent is recognised and booked once', async () => {
+    let stuck: Awaited<ReturnType<typeof stuckTopUp>> | undefined
+    try {
+      stuck = await stuckTopUp('cus_old_top_up', usdt(17n))
+      const { sweepId, first, runner } = stuck
+      clockOffsetMs += 61_000
+      await runner(networkName)
+      const second = (await topUpAttempts(sweepId))[1]
+      expect(second?.nonce).toBe(first.nonce)
+      // Another node still held the first attempt and mines it: here, the replacement is dropped and the
+      // first one sent again, and the base fee falls back under its max fee.
+      await chain.rpc('anvil_dropTransaction', [second?.hash])
+      await setBaseFee(1n)
+      await chain.rpc('eth_sendRawTransaction', [first.raw])
+      await chain.mine(1)
+      expect((await receiptOf(first.hash))?.status).toBe('success')
+      clockOffsetMs += 61_000
+      await runner(networkName)
+      expect(await topUpAttempts(sweepId)).toHaveLength(2)
+      // Funded by the first attempt (the sweep itself may already be signed in the same tick).
+      const [funded] = await sweepsAt(stuck.address)
+      expect(['ready', 'sent']).toContain(funded?.status)
+      expect(funded).toMatchObject({ topUp: { transaction: { hash: first.hash } } })
+      expect(await receiptOf(second?.hash ?? '0x')).toBeUndefined()
+    } finally {
+      await chain.rpc('evm_setAutomine', [true])
+    }
+    await settleSweeps(stuck.runner)
+    const mined = await receiptOf(stuck.first.hash)
+    expect(await getTransfer(database.pool, `sweep-top-up-fee:${stuck.sweepId}`)).toMatchObject({
+      amount: (mined?.gasUsed ?? 0n) * (mined?.effectiveGasPrice ?? 0n),
+      metadata: { tx_hash: stuck.first.hash },
+    })
+    await expectLedgerMatchesChain()
+  })
+
+  it('after storing a replacement and before broadcasting it: the rerun broadcasts that replacement', async () => {
+    let stuck: Awaited<ReturnType<typeof stuckTopUp>> | undefined
+    try {
+      stuck = await stuckTopUp('cus_crash_replacement', usdt(18n))
+      clockOffsetMs += 61_000
+      const crash = crashOnce('beforeBroadcast', 'top-up')
+      const crashing = createSweepRunner({
+        pool: database.pool,
+        logger: silent,
+        networks: [network],
+        masterKeyProvider: provider,
+        now: () => new Date(Date.now() + clockOffsetMs),
+        faults: crash.faults,
+      })
+      await expect(crashing(networkName)).rejects.toThrow(/simulated crash/)
+      const attempts = await topUpAttempts(stuck.sweepId)
+      expect(attempts).toHaveLength(2)
+      const replacement = attempts[1]?.hash ?? '0x'
+      expect(await chain.rpc('eth_getTransactionByHash', [replacement])).toBeNull()
+      await stuck.runner(networkName)
+      expect(await topUpAttempts(stuck.sweepId)).toHaveLength(2)
+      expect(await chain.rpc('eth_getTransactionByHash', [replacement])).not.toBeNull()
+      await setBaseFee(100n * gwei)
+      await chain.mine(1)
+      expect((await receiptOf(replacement))?.status).toBe('success')
+      await setBaseFee(1n)
+      await chain.mine(1)
+    } finally {
+      await chain.rpc('evm_setAutomine', [true])
+    }
+    await settleSweeps(stuck.runner)
+    expect((await sweepsAt(stuck.address)).map((sweep) => sweep.status)).toEqual(['finalized'])
     await expectLedgerMatchesChain()
   })
 })

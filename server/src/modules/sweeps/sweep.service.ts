@@ -17,9 +17,13 @@ import {
 } from './sweep.repo.ts'
 import { resolveFundingSweep, resolveSentSweep } from './sweep.resolve.ts'
 import { fundPlannedSweep, sendReadySweep } from './sweep.send.ts'
+import { replacementFees } from './sweep.state.ts'
 import {
+  type FeeCaps,
   type FeeMarket,
+  type Fees,
   gatewayHotWalletPath,
+  type ReplacementFeeDecision,
   type Sweep,
   type SweepDeps,
   type SweepObservation,
@@ -113,7 +117,16 @@ export async function advanceSweeps(
   const network = deps.chain.network
   const served = await deps.chain.chainId()
   if (served !== network.chainId) throw sweepChainIdMismatch(network.name, network.chainId, served)
-  const tally: Tally = { planned: 0, funded: 0, ready: 0, sent: 0, finalized: 0, failed: 0, waiting: 0 }
+  const tally: Tally = {
+    planned: 0,
+    funded: 0,
+    ready: 0,
+    sent: 0,
+    replaced: 0,
+    finalized: 0,
+    failed: 0,
+    waiting: 0,
+  }
   for (const sweep of await openSweeps(deps, 'gas-funding'))
     tally[await resolveFundingSweep(deps, sweep)] += 1
   for (const sweep of await openSweeps(deps, 'sent'))
@@ -151,4 +164,17 @@ export async function getHotWalletNextNonce(
   address: Address,
 ): Promise<number | undefined> {
   return await selectHotWalletNextNonce(db, network, address)
+}
+
+/**
+ * Fees of a replacement at the same nonce for any hot-wallet transaction: ≥ +12.5 % + 1 wei on both fields
+ * of `previous` (sweepLimits.replacementBumpPercent), at least today's market, under `caps`, or `over-cap`.
+ * Gas top-ups use it, and sweeps to cold (treasury.send.ts), which share the hot wallet's nonce counter.
+ */
+export function hotWalletReplacementFees(
+  previous: Fees,
+  market: FeeMarket,
+  caps: FeeCaps,
+): ReplacementFeeDecision {
+  return replacementFees(previous, market, caps)
 }

@@ -10,6 +10,7 @@ import {
   fundedFees,
   gasLimitFor,
   isOpen,
+  replacementFees,
   type SweepEvent,
   sweepAmount,
   sweepThresholdMinor,
@@ -234,5 +235,72 @@ describe('decideSent', () => {
     ],
   ] as const)('%s', (_case, observed, finalizedNumber, kind) => {
     expect(decideSent(observed, finalizedNumber, expected).kind).toBe(kind)
+  })
+})
+
+describe('replacementFees', () => {
+  const gwei = 1_000_000_000n
+  const caps = { maxFeePerGasCapWei: 500n * gwei, maxPriorityFeePerGasCapWei: 50n * gwei }
+
+  it("bids today's market when the base fee rose above the stuck attempt", () => {
+    const previous = { maxFeePerGas: gwei + 2n, maxPriorityFeePerGas: gwei }
+    const market = { baseFeePerGas: 100n * gwei, priorityFeePerGas: gwei }
+    // tip: 1 gwei × 1.25 + 1 wei; max: 2 × 100 gwei + that tip.
+    expect(replacementFees(previous, market, caps)).toEqual({
+      kind: 'fees',
+      maxFeePerGas: 201_250_000_001n,
+      maxPriorityFeePerGas: 1_250_000_001n,
+    })
+  })
+
+  it('bumps both fields by 12.5 % (rounded up) + 1 wei in a quiet market', () => {
+    const previous = { maxFeePerGas: 100n, maxPriorityFeePerGas: 10n }
+    expect(replacementFees(previous, { baseFeePerGas: 1n, priorityFeePerGas: 1n }, caps)).toEqual({
+      kind: 'fees',
+      maxFeePerGas: 126n,
+      maxPriorityFeePerGas: 14n,
+    })
+  })
+
+  it('lowers a market bid to the cap while it still beats the stuck attempt', () => {
+    const previous = { maxFeePerGas: 300n * gwei, maxPriorityFeePerGas: 2n * gwei }
+    const market = { baseFeePerGas: 300n * gwei, priorityFeePerGas: 2n * gwei }
+    expect(replacementFees(previous, market, caps)).toEqual({
+      kind: 'fees',
+      maxFeePerGas: 500n * gwei,
+      maxPriorityFeePerGas: 2_500_000_001n,
+    })
+  })
+
+  it('is over the cap when the smallest accepted bump is above it (max fee or tip)', () => {
+    const market = { baseFeePerGas: gwei, priorityFeePerGas: gwei }
+    expect(
+      replacementFees({ maxFeePerGas: 450n * gwei, maxPriorityFeePerGas: 2n * gwei }, market, caps),
+    ).toEqual({ kind: 'over-cap', maxFeePerGas: 562_500_000_001n, maxPriorityFeePerGas: 2_500_000_001n })
+    expect(
+      replacementFees({ maxFeePerGas: 100n * gwei, maxPriorityFeePerGas: 45n * gwei }, market, caps).kind,
+    ).toBe('over-cap')
+    // At the cap exactly: accepted; one wei more needed: refused.
+    const atCap = { maxFeePerGas: 400n * gwei - 1n, maxPriorityFeePerGas: gwei }
+    expect(replacementFees(atCap, market, caps).kind).toBe('fees')
+    expect(replacementFees({ ...atCap, maxFeePerGas: 400n * gwei }, market, caps).kind).toBe('over-cap')
+  })
+
+  it('always beats the node minimum (+10 %) on both fields and stays under the caps', () => {
+    for (let max = 1n; max < 10n ** 13n; max = max * 7n + 3n)
+      for (const tipShare of [0n, 1n, 50n, 100n]) {
+        const previous = { maxFeePerGas: max, maxPriorityFeePerGas: (max * tipShare) / 100n }
+        for (const base of [0n, 1n, max, 10n * gwei]) {
+          const fees = replacementFees(previous, { baseFeePerGas: base, priorityFeePerGas: gwei }, caps)
+          if (fees.kind === 'over-cap') continue
+          expect(fees.maxFeePerGas * 100n).toBeGreaterThanOrEqual(previous.maxFeePerGas * 110n)
+          expect(fees.maxPriorityFeePerGas * 100n).toBeGreaterThanOrEqual(
+            previous.maxPriorityFeePerGas * 110n,
+          )
+          expect(fees.maxPriorityFeePerGas).toBeLessThanOrEqual(fees.maxFeePerGas)
+          expect(fees.maxFeePerGas).toBeLessThanOrEqual(caps.maxFeePerGasCapWei)
+          expect(fees.maxPriorityFeePerGas).toBeLessThanOrEqual(caps.maxPriorityFeePerGasCapWei)
+        }
+      }
   })
 })

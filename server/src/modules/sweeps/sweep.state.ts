@@ -1,6 +1,15 @@
 import { assert } from '../../lib/assert.ts'
 import { sweepLimits } from './sweep.limits.ts'
-import type { FeeMarket, GasPlan, GasSpent, SweepReceipt, SweepStatus } from './sweep.types.ts'
+import type {
+  FeeCaps,
+  FeeMarket,
+  Fees,
+  GasPlan,
+  GasSpent,
+  ReplacementFeeDecision,
+  SweepReceipt,
+  SweepStatus,
+} from './sweep.types.ts'
 
 /**
  * Pure sweep rules: the state machine, and every computation a sweep's decisions rest on (threshold,
@@ -94,6 +103,30 @@ export function feesFor(market: FeeMarket): FeeDecision {
     maxFeePerGas > sweepLimits.maxFeePerGasCapWei ||
     maxPriorityFeePerGas > sweepLimits.maxPriorityFeePerGasCapWei
   return { kind: overCap ? 'over-cap' : 'fees', maxFeePerGas, maxPriorityFeePerGas }
+}
+
+const largerOf = (a: bigint, b: bigint): bigint => (a > b ? a : b)
+
+/**
+ * Fees of a replacement at the same nonce (hot-wallet transactions: gas top-ups, sweeps to cold). Both
+ * fields beat `previous` by ≥ replacementBumpPercent + 1 wei, the minimum a node accepts, and bid at least
+ * today's market (base × multiplier + tip). Above a cap the bid is lowered to it, as long as it still beats
+ * `previous` by the bump; otherwise `over-cap` with the minimum it would need.
+ */
+export function replacementFees(previous: Fees, market: FeeMarket, caps: FeeCaps): ReplacementFeeDecision {
+  const bump = (value: bigint) => (value * sweepLimits.replacementBumpPercent + 99n) / 100n + 1n
+  const minimumPriority = bump(previous.maxPriorityFeePerGas)
+  const minimumMax = largerOf(bump(previous.maxFeePerGas), minimumPriority)
+  const wantedPriority = largerOf(minimumPriority, market.priorityFeePerGas)
+  const marketMax = (market.baseFeePerGas * sweepLimits.baseFeeMultiplierPercent) / 100n + wantedPriority
+  const maxFeePerGas = smallerOf(largerOf(minimumMax, marketMax), caps.maxFeePerGasCapWei)
+  const maxPriorityFeePerGas = smallerOf(
+    smallerOf(wantedPriority, caps.maxPriorityFeePerGasCapWei),
+    maxFeePerGas,
+  )
+  if (maxFeePerGas < minimumMax || maxPriorityFeePerGas < minimumPriority)
+    return { kind: 'over-cap', maxFeePerGas: minimumMax, maxPriorityFeePerGas: minimumPriority }
+  return { kind: 'fees', maxFeePerGas, maxPriorityFeePerGas }
 }
 
 /** Native coin the gas station sends so the address can pay gas limit × max fee (0: it already can). */

@@ -25,6 +25,12 @@ export type GasPlan = Readonly<{ gasLimit: bigint; maxFeePerGas: bigint }>
 /** `nonce` is a counter (a JS number, as viem takes it), never money. */
 export type SignedTransaction = Readonly<{ nonce: number; rawTransaction: Hex; hash: Hex }>
 
+/**
+ * One signed attempt of a gas top-up (`sweep_top_up_transactions`): every attempt is kept, since any of
+ * them may be the one mined (they share the hot wallet's nonce). `createdAt` is the signing worker's clock.
+ */
+export type TopUpAttempt = SignedTransaction & Fees & Readonly<{ attempt: number; createdAt: Date }>
+
 /** What a transaction cost, from its receipt: gasUsed × effectiveGasPrice is the exact fee paid. */
 export type GasSpent = Readonly<{ gasUsed: bigint; effectiveGasPrice: bigint }>
 
@@ -94,6 +100,17 @@ export type SweepReceipt = Readonly<{
 /** The fee market now: next block's base fee and a priority fee that gets included. */
 export type FeeMarket = Readonly<{ baseFeePerGas: bigint; priorityFeePerGas: bigint }>
 
+/** EIP-1559 fee fields of a signed transaction (wei per gas). */
+export type Fees = Readonly<{ maxFeePerGas: bigint; maxPriorityFeePerGas: bigint }>
+
+/** The caps a replacement stays under (wei per gas). */
+export type FeeCaps = Readonly<{ maxFeePerGasCapWei: bigint; maxPriorityFeePerGasCapWei: bigint }>
+
+export type ReplacementFeeDecision =
+  | Readonly<{ kind: 'fees'; maxFeePerGas: bigint; maxPriorityFeePerGas: bigint }>
+  /** Even the smallest replacement a node accepts would be above a cap: the stuck attempt stays. */
+  | Readonly<{ kind: 'over-cap'; maxFeePerGas: bigint; maxPriorityFeePerGas: bigint }>
+
 /**
  * `already-known`: the node holds this very transaction. `nonce-used`: the node has mined something at
  * this nonce — ours (the receipt will show it) or, if no receipt ever appears, another transaction.
@@ -142,6 +159,8 @@ export type SweepTickReport = Readonly<{
   funded: number
   ready: number
   sent: number
+  /** Stuck gas top-ups replaced at their nonce with higher fees. */
+  replaced: number
   finalized: number
   failed: number
   waiting: number
@@ -161,4 +180,8 @@ export type SweepDeps = Readonly<{
   /** The gateway's hot wallet (gas station), lower-case: getGatewayHotWalletAddress. */
   hotWalletAddress: Address
   faults?: SweepFaults
+  /** The signing worker's clock (stuck top-ups are measured on it); default: the system clock. */
+  now?: () => Date
+  /** A top-up without a receipt this long is replaced (default sweepLimits.topUpReplaceAfterMs). */
+  replaceAfterMs?: number
 }>

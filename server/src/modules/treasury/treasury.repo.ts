@@ -5,6 +5,7 @@ import type {
   TreasuryProposal,
   TreasuryProposalKind,
   TreasuryProposalStatus,
+  TreasurySweepAttempt,
   WalletBalance,
 } from './treasury.types.ts'
 
@@ -217,6 +218,78 @@ export async function updateProposal(
   const row = result.rows[0]
   assert(row !== undefined, `treasury proposal ${id} vanished under its lock`)
   return toProposal(row)
+}
+
+type AttemptRow = {
+  attempt: number
+  nonce: string
+  tx_hash: string
+  raw_tx: string
+  max_fee_per_gas: string
+  max_priority_fee_per_gas: string
+  created_at: Date
+}
+
+/** Stores one signed attempt of a sweep to cold, before it is broadcast, in the signing transaction. */
+export async function insertSweepAttempt(
+  db: Queryable,
+  proposalId: string,
+  attempt: Omit<TreasurySweepAttempt, 'attempt'>,
+): Promise<TreasurySweepAttempt> {
+  const result = await db.query<AttemptRow>(
+    `insert into treasury_sweep_transactions (proposal_id, attempt, nonce, tx_hash, raw_tx, max_fee_per_gas,
+       max_priority_fee_per_gas, created_at)
+     values ($1,
+       (select coalesce(max(attempt), 0) + 1 from treasury_sweep_transactions where proposal_id = $1),
+       $2, $3, $4, $5, $6, $7)
+     returning *`,
+    [
+      proposalId,
+      attempt.nonce.toString(),
+      attempt.hash.toLowerCase(),
+      attempt.rawTransaction.toLowerCase(),
+      attempt.maxFeePerGas.toString(),
+      attempt.maxPriorityFeePerGas.toString(),
+      attempt.createdAt,
+    ],
+  )
+  const row = result.rows[0]
+  assert(row !== undefined, 'an insert returns its row')
+  return toAttempt(row)
+}
+
+function toAttempt(row: AttemptRow): TreasurySweepAttempt {
+  return {
+    attempt: row.attempt,
+    nonce: toNonce(row.nonce),
+    hash: row.tx_hash as Hex,
+    rawTransaction: row.raw_tx as Hex,
+    maxFeePerGas: BigInt(row.max_fee_per_gas),
+    maxPriorityFeePerGas: BigInt(row.max_priority_fee_per_gas),
+    createdAt: row.created_at,
+  }
+}
+
+/** Every attempt of a sweep to cold, first first; `limit` is treasuryLimits.sweepAttemptsMax. */
+export async function selectSweepAttempts(
+  db: Queryable,
+  proposalId: string,
+  limit: number,
+): Promise<TreasurySweepAttempt[]> {
+  const result = await db.query<AttemptRow>(
+    'select * from treasury_sweep_transactions where proposal_id = $1 order by attempt limit $2',
+    [proposalId, limit],
+  )
+  return result.rows.map(toAttempt)
+}
+
+/** Counts a broadcast of one attempt (operators: an attempt broadcast many times is stuck). */
+export async function recordSweepAttemptBroadcast(db: Queryable, hash: string): Promise<void> {
+  await db.query(
+    `update treasury_sweep_transactions set broadcasts = broadcasts + 1, last_broadcast_at = now()
+     where tx_hash = $1`,
+    [hash.toLowerCase()],
+  )
 }
 
 export async function upsertBalance(db: Queryable, balance: WalletBalance): Promise<void> {

@@ -40,16 +40,16 @@ describe('a sweep to cold that reverts on chain', () => {
     })
     if (proposal === undefined) throw new Error('no proposal')
     await repo.updateProposal(database.pool, proposal.id, { status: 'approved' })
-    const sent = await repo.updateProposal(database.pool, proposal.id, {
-      status: 'sent',
-      signed: {
-        nonce: 7,
-        hash: `0x${Date.now().toString(16).padStart(64, '6')}`,
-        rawTransaction: '0x02',
-        maxFeePerGas: 2_000_000_000n,
-        maxPriorityFeePerGas: 1_000_000_000n,
-      },
-    })
+    const signed = {
+      nonce: 7,
+      hash: `0x${Date.now().toString(16).padStart(64, '6')}` as const,
+      rawTransaction: '0x02' as const,
+      maxFeePerGas: 2_000_000_000n,
+      maxPriorityFeePerGas: 1_000_000_000n,
+    }
+    // As the sender does: the attempt is stored with the status change (treasury_sweep_transactions).
+    await repo.insertSweepAttempt(database.pool, proposal.id, { ...signed, createdAt: new Date() })
+    const sent = await repo.updateProposal(database.pool, proposal.id, { status: 'sent', signed })
     const chain = {
       network,
       receipt: async () => ({

@@ -48,6 +48,21 @@ export type TreasuryProposal = Readonly<{
   updatedAt: Date
 }>
 
+/**
+ * One signed attempt of a sweep to cold (`treasury_sweep_transactions`). Every attempt is kept: they share
+ * the hot wallet's nonce, so exactly one can be mined, and it may be any of them. `createdAt` is the
+ * signing worker's clock.
+ */
+export type TreasurySweepAttempt = Readonly<{
+  attempt: number
+  nonce: number
+  hash: Hex
+  rawTransaction: Hex
+  maxFeePerGas: bigint
+  maxPriorityFeePerGas: bigint
+  createdAt: Date
+}>
+
 export type WalletBalance = Readonly<{
   network: string
   assetId: string
