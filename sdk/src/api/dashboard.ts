@@ -30,6 +30,9 @@ export const dashboardSessionSchema = named(
     scopes: z.array(apiScopeSchema).describe('What the roles allow, as API scopes.'),
     store_id: z.string(),
     store_name: z.string(),
+    operator_store: z
+      .boolean()
+      .describe('Whether the store acts for the gateway’s operator: only then are treasury data shown.'),
     expires_at: timestampSchema,
     passkeys: z.int().min(0).describe('How many passkeys the person has registered.'),
   }),
@@ -133,13 +136,17 @@ export const onChainBalanceSchema = named(
     problem: z.string().nullable(),
   }),
   'OnChainBalance',
-  "The hot wallet's token balance read from the chain, to set beside the ledger.",
+  "The hot wallet's token balance read from the chain, to set beside the ledger (operator stores only).",
 )
 
 export const dashboardOverviewSchema = named(
   z.object({
     networks: z.array(networkStatusSchema),
-    on_chain: z.array(onChainBalanceSchema),
+    on_chain: z
+      .array(onChainBalanceSchema)
+      .describe(
+        'The gateway’s hot wallet on chain: treasury data, so empty unless the store is an operator store.',
+      ),
     panic_all_networks: z.boolean(),
   }),
   'DashboardOverview',
@@ -154,7 +161,9 @@ export const getDashboardOverview = defineOperation({
   method: 'GET',
   path: '/v1/dashboard/overview',
   summary: 'Networks and on-chain balances',
-  description: 'Each network: head, scanned block, lag, RPC in use, halts, panic; the hot wallet on chain.',
+  description:
+    'Each network: head, scanned block, lag, RPC in use, halts, panic; the hot wallet on chain (for an ' +
+    'operator store only: another store gets an empty list).',
   tags: ['dashboard'],
   scope: 'ledger:read',
   moneyMoving: false,

@@ -4,7 +4,9 @@ import { defineOperation, type ErrorSpec } from './operation.ts'
 
 // Treasury operations (docs/adr/0016-signers-and-cold-wallet.md): the hot wallet against its floor and
 // ceiling, the watch-only cold wallet's balance, and the proposals a treasurer decides on. Treasury state
-// belongs to the gateway, not to a store: any key with payouts:read sees it (the operator's view).
+// belongs to the gateway's operator, not to a store: only an operator store's keys and dashboard users
+// (config `operatorStores`, docs/adr/0026-operator-store.md) read or decide it, with the scopes below;
+// any other store gets 403 treasury-operator-only and nothing else.
 const minorSchema = z
   .string()
   .regex(/^(0|[1-9][0-9]*)$/)
@@ -69,6 +71,12 @@ const error = (code: string, status: number, description: string): ErrorSpec => 
   description,
 })
 
+const operatorOnlyError = error(
+  'treasury-operator-only',
+  403,
+  'The treasury belongs to the gateway’s operator: only an operator store’s keys and users see or decide it.',
+)
+
 export const listTreasuryProposals = defineOperation({
   operationId: 'listTreasuryProposals',
   method: 'GET',
@@ -83,6 +91,7 @@ export const listTreasuryProposals = defineOperation({
   }),
   response: pageSchema(treasuryProposalSchema, 'TreasuryProposalPage'),
   successStatus: 200,
+  errors: [operatorOnlyError],
 })
 
 export const listTreasuryBalances = defineOperation({
@@ -96,6 +105,7 @@ export const listTreasuryBalances = defineOperation({
   moneyMoving: false,
   response: z.object({ data: z.array(treasuryBalanceSchema) }),
   successStatus: 200,
+  errors: [operatorOnlyError],
 })
 
 const treasuryDecisionBody = z.strictObject({
@@ -105,6 +115,7 @@ const treasuryDecisionBody = z.strictObject({
 })
 
 const treasuryDecisionErrors = [
+  operatorOnlyError,
   error('treasury-proposal-not-found', 404, 'No such treasury proposal.'),
   error('treasury-proposal-old-revision', 409, 'The proposal changed since the quoted revision.'),
   error('treasury-proposal-not-approvable', 409, 'Decided already, or a top-up (carried out offline).'),

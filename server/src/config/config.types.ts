@@ -66,6 +66,13 @@ export type Config = Readonly<{
    * passkey origins. Empty (the default): no header is believed, the connection is what it is.
    */
   trustedProxies: readonly string[]
+  /**
+   * The stores (mer_…) whose API keys and dashboard users act for the gateway's operator: only they see
+   * the hot and cold wallets and decide treasury proposals (docs/adr/0026-operator-store.md). Required
+   * when a network has a treasury; absent otherwise means no store, except the devnet's demo store.
+   * Each must exist in the database: the API does not start otherwise.
+   */
+  operatorStores: readonly string[] | undefined
   dataDir: string
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'
   /** Empty: the devnet (three anvil chains) is started and its generated networks are used. */

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { ConfigError, loadConfig } from './env.ts'
+import { limits } from './limits.ts'
 
 const usdt = { symbol: 'USDT', contractAddress: '0xdAC17F958D2ee523a2206206994597C13D831ec7', decimals: 6 }
 const ethereum = {
@@ -133,6 +134,52 @@ describe('loadConfig', () => {
         p.startsWith('webhooks.allowLocalEndpoints:'),
       ),
     ).toBe(true)
+  })
+
+  it('reads operatorStores: store ids, at least one, at most operatorStoresMax, each once', () => {
+    const store = (n: number) => `mer_01KAR${String(n).padStart(21, '0')}`
+    expect(loadConfig(withFile({})).operatorStores).toBeUndefined()
+    expect(loadConfig(withFile({ operatorStores: [store(1), store(2)] })).operatorStores).toEqual([
+      store(1),
+      store(2),
+    ])
+    const stores = (count: number) => Array.from({ length: count }, (_, index) => store(index))
+    expect(
+      loadConfig(withFile({ operatorStores: stores(limits.operatorStoresMax) })).operatorStores,
+    ).toHaveLength(limits.operatorStoresMax)
+    expect(problemsOf(withFile({ operatorStores: stores(limits.operatorStoresMax + 1) }))).toEqual([
+      `operatorStores: Too big: expected array to have <=${limits.operatorStoresMax} items`,
+    ])
+    expect(problemsOf(withFile({ operatorStores: [] }))).toEqual([
+      'operatorStores: list at least one store id, or leave operatorStores out (then no store sees the treasury)',
+    ])
+    expect(problemsOf(withFile({ operatorStores: [store(1), store(2), store(1)] }))).toEqual([
+      `operatorStores[2]: duplicates operatorStores[0] (${store(1)})`,
+    ])
+    for (const bad of [
+      'Demo Store',
+      'key_01KAR000000000000000000001',
+      `${store(1)}x`,
+      'mer_01kar000000000000000000001',
+    ])
+      expect(problemsOf(withFile({ operatorStores: [bad] }))).toEqual([
+        'operatorStores[0]: must be a store id (mer_ and 26 characters)',
+      ])
+  })
+
+  it('requires operatorStores when a network has a treasury, naming the network', () => {
+    const treasury = {
+      coldAddress: '0x00000000000000000000000000000000000000cc',
+      hotWallet: { USDT: { floorMinor: '1', ceilingMinor: '2' } },
+    }
+    const networks = [ethereum, { ...ethereum, name: 'eth2', chainId: 2, treasury }]
+    expect(problemsOf(withFile({ networks }))).toEqual([
+      'operatorStores: required when a network has a treasury (networks[1].treasury): list the stores ' +
+        '(mer_…) whose keys and dashboard users see and decide it',
+    ])
+    const operatorStores = ['mer_01KAR000000000000000000001']
+    expect(loadConfig(withFile({ networks, operatorStores })).operatorStores).toEqual(operatorStores)
+    expect(loadConfig(withFile({ networks: [ethereum] })).operatorStores).toBeUndefined()
   })
 
   it('rejects an unknown SLUICE_ variable and a bad port from the environment', () => {

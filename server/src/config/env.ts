@@ -104,6 +104,13 @@ const configSchema = z
       .array(z.string().refine(isAddressOrRange, 'an IP address or a CIDR range (10.0.0.0/8, fd00::/8)'))
       .max(limits.trustedProxiesMax)
       .default([]),
+    // The stores whose keys and users act for the gateway's operator: only they see and decide the
+    // treasury (docs/adr/0026-operator-store.md). Absent: no store does, except the devnet's demo store.
+    operatorStores: z
+      .array(z.string().regex(/^mer_[0-9A-HJKMNP-TV-Z]{26}$/, 'must be a store id (mer_ and 26 characters)'))
+      .min(1, 'list at least one store id, or leave operatorStores out (then no store sees the treasury)')
+      .max(limits.operatorStoresMax)
+      .optional(),
     dataDir: z.string().min(1).default('.sluice'),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     networks: z.array(networkSchema).max(limits.networksMax).default([]),
@@ -137,6 +144,7 @@ const configSchema = z
       .default({ USD: { USDT: '1', USDC: '1' } }),
   })
   .superRefine((config, context) => {
+    checkOperatorStores(config, context)
     for (const [field, key] of [
       ['chainId', 'chainId'],
       ['name', 'name'],
@@ -154,6 +162,37 @@ const configSchema = z
       })
     }
   })
+
+/**
+ * Operator stores: each listed once, and named whenever a network has a treasury, since without one no
+ * store could decide its sweeps to cold and the hot wallet would only grow (docs/adr/0026).
+ */
+function checkOperatorStores(
+  config: Readonly<{
+    operatorStores?: readonly string[] | undefined
+    networks: readonly { treasury?: unknown }[]
+  }>,
+  context: z.RefinementCtx,
+): void {
+  config.operatorStores?.forEach((id, index, all) => {
+    const first = all.indexOf(id)
+    if (first !== index)
+      context.addIssue({
+        code: 'custom',
+        path: ['operatorStores', index],
+        message: `duplicates operatorStores[${first}] (${id})`,
+      })
+  })
+  const withTreasury = config.networks.findIndex((network) => network.treasury !== undefined)
+  if (withTreasury >= 0 && config.operatorStores === undefined)
+    context.addIssue({
+      code: 'custom',
+      path: ['operatorStores'],
+      message:
+        `required when a network has a treasury (networks[${withTreasury}].treasury): list the stores ` +
+        '(mer_…) whose keys and dashboard users see and decide it',
+    })
+}
 
 type Environment = Readonly<Record<string, string | undefined>>
 
@@ -235,6 +274,7 @@ export function loadConfig(environment: Environment = process.env): Config {
     httpHost: parsed.httpHost,
     httpPort: parsed.httpPort,
     trustedProxies: parsed.trustedProxies,
+    operatorStores: parsed.operatorStores,
     dataDir: resolve(baseDirectory, parsed.dataDir),
     logLevel: parsed.logLevel,
     networks: parsed.networks.map(({ batchTransferAddress, ...network }) => ({

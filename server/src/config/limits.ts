@@ -48,6 +48,11 @@ export const limits = {
   networksMax: 32,
   /** Trusted proxy entries (IPs or CIDR ranges): a load balancer tier is a handful of ranges. */
   trustedProxiesMax: 64,
+  /**
+   * Operator stores (config `operatorStores`): the operator's own stores, a house store or a few brands.
+   * A long list means the treasury is being opened to merchants, which the setting exists to prevent.
+   */
+  operatorStoresMax: 16,
   /** ERC-20 decimals above this are not a real stablecoin; 36 keeps 10^decimals far inside uint256. */
   tokenDecimalsMax: 36,
   /**

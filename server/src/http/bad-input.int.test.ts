@@ -819,7 +819,13 @@ beforeAll(async () => {
     logger: createLogger('silent'),
     metrics: createMetrics(),
     networks: [network],
-    api: { assertResponses: true, rateLimit: unlimited, publicRateLimit: unlimited },
+    // An operator store: treasury operations refuse any other store before they read their input.
+    api: {
+      assertResponses: true,
+      rateLimit: unlimited,
+      publicRateLimit: unlimited,
+      operatorStores: [merchantId],
+    },
   })
   await signInToDashboard(pool)
   await createResources(pool)

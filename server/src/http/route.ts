@@ -10,7 +10,7 @@ import { assert } from '../lib/assert.ts'
 import { AppError, type ErrorDetail, isAppError } from '../lib/errors.ts'
 import { type RateSource, staticRateSource } from '../modules/invoices/invoice.rates.ts'
 import { authenticateApiKeyFor } from '../modules/merchants/merchant.service.ts'
-import type { Principal } from '../modules/merchants/merchant.types.ts'
+import type { OperatorStores, Principal } from '../modules/merchants/merchant.types.ts'
 import { authenticateDashboardRequest, isDashboardRequest } from './dashboard-auth.ts'
 import { type ErrorBody, parseInput, validationFailed } from './errors.ts'
 import {
@@ -75,6 +75,11 @@ export type RouteOptions = Readonly<{
    * loopback and private hosts (allowInsecure). For devnets and tests; default false.
    */
   webhookLocalEndpoints?: boolean
+  /**
+   * Config `operatorStores`, resolved at start (the devnet's demo store when unset there): the stores
+   * whose keys and users see and decide the treasury (docs/adr/0026-operator-store.md). Default none.
+   */
+  operatorStores?: readonly string[]
 }>
 
 export type RouteDependencies = Readonly<{
@@ -88,6 +93,7 @@ export type RouteDependencies = Readonly<{
   networks: readonly NetworkConfig[]
   rateSource: RateSource
   webhookLocalEndpoints: boolean
+  operatorStores: OperatorStores
 }>
 
 export function createRouteDependencies(options: RouteOptions): RouteDependencies {
@@ -101,6 +107,7 @@ export function createRouteDependencies(options: RouteOptions): RouteDependencie
     networks: options.networks ?? [],
     rateSource: options.rateSource ?? staticRateSource({ USD: { USDT: '1', USDC: '1' } }),
     webhookLocalEndpoints: options.webhookLocalEndpoints ?? false,
+    operatorStores: new Set(options.operatorStores ?? []),
   }
 }
 
@@ -144,6 +151,12 @@ export type OperationOptions<Op extends AnyOperation> = Readonly<{
    */
   secretInPath?: boolean
   /**
+   * A check of the caller beyond its scope (e.g. "an operator store": treasury routes), run right after
+   * authentication and before the rate limit, the Idempotency-Key and input validation, so a refused
+   * caller learns nothing from the input's errors and stores nothing under its key. Throws to refuse.
+   */
+  authorize?: (principal: Principal) => void
+  /**
    * The operation's one-statement form (docs/adr/0022-single-statement-invoice-creation.md): from the
    * validated input, the response and its writes, built without the database; the route then claims the
    * Idempotency-Key, writes and stores the response in one statement. Returning undefined, or throwing,
@@ -177,6 +190,7 @@ type Binding = Readonly<{
   dependencies: RouteDependencies
   storedResponse: (response: unknown) => unknown
   idempotencyOwner: ((input: IdempotencyOwnerInput<AnyOperation>) => Promise<string>) | undefined
+  authorize: ((principal: Principal) => void) | undefined
   singleStatement:
     | ((context: HandlerContext<AnyOperation>) => Promise<SingleStatementPlan<unknown> | undefined>)
     | undefined
@@ -201,12 +215,14 @@ export function registerOperation<Op extends AnyOperation>(
     (isPublic && operation.idempotency !== 'none') === (options.idempotencyOwner !== undefined),
     `operation ${operation.operationId}: idempotencyOwner is for public operations taking an Idempotency-Key`,
   )
+  assert(!isPublic || options.authorize === undefined, `${operation.operationId}: public, no caller to check`)
   const binding: Binding = {
     operation,
     handler: handler as unknown as Binding['handler'],
     dependencies,
     storedResponse: (options.storedResponse ?? ((response) => response)) as (response: unknown) => unknown,
     idempotencyOwner: options.idempotencyOwner as Binding['idempotencyOwner'],
+    authorize: options.authorize,
     singleStatement: options.singleStatement as Binding['singleStatement'],
   }
   // Contract paths use `:name` segments, which is Fastify's syntax too.
@@ -240,6 +256,7 @@ async function handleOperation(
       : isDashboardRequest(request)
         ? await authenticateDashboardRequest(dependencies.pool, request, operation.scope, dependencies.now())
         : await authenticateApiKeyFor(dependencies.pool, request.headers.authorization, operation.scope)
+  if (principal !== undefined) binding.authorize?.(principal)
   takeRateLimitToken(dependencies, principal, request, reply)
   const idempotencyKey = readIdempotencyKey(request.headers['idempotency-key'], operation.idempotency)
   const input = parseOperationInput(operation, request)

@@ -19,6 +19,7 @@ import { scheduleSweeps } from '../jobs/sweep-deposits.ts'
 import { createLogger, type Logger } from '../lib/logger.ts'
 import { addressDerivationEngine } from '../modules/keys/key.service.ts'
 import type { MasterKeyProvider } from '../modules/keys/key.types.ts'
+import { resolveOperatorStores } from '../modules/merchants/merchant.service.ts'
 import { recordGatewayHotWallet } from '../modules/sweeps/sweep.service.ts'
 import { bootstrapDevnet } from './devnet-bootstrap.ts'
 import { acquireInstanceLock, InstanceLockedError } from './instance-lock.ts'
@@ -140,7 +141,14 @@ export async function startRuntime(config: Config, role: Role): Promise<Runtime>
     const devnet = devnetStarted ? await bootstrapDevnet(pool, config, resolved.networks, logger) : undefined
     // On the devnet the bootstrap deploys BatchTransfer and returns the networks with its address.
     const networks = devnet?.networks ?? resolved.networks
-    const apiUrl = role === 'worker' ? undefined : await startApi(config, { pool, logger, networks }, closers)
+    const apiUrl =
+      role === 'worker'
+        ? undefined
+        : await startApi(
+            config,
+            { pool, logger, networks, operatorStores: await operatorStoresOf(config, pool, logger) },
+            closers,
+          )
     if (role !== 'api') {
       const masterKeyProvider = devnet?.masterKeyProvider ?? (await signerKeyProvider(config, logger))
       await startWorker(
@@ -155,18 +163,47 @@ export async function startRuntime(config: Config, role: Role): Promise<Runtime>
   }
 }
 
+/**
+ * Config `operatorStores`, checked against the database (docs/adr/0026-operator-store.md): an unknown
+ * store stops the start, since the treasury would otherwise be left to no one. Unset on a devnet (no
+ * networks configured): the demo store, which the bootstrap has just made.
+ */
+async function operatorStoresOf(config: Config, pool: Pool, logger: Logger): Promise<readonly string[]> {
+  const resolved = await resolveOperatorStores(pool, {
+    configured: config.operatorStores,
+    devnet: config.networks.length === 0,
+  })
+  if (resolved.unknown.length > 0)
+    throw new StartupError(
+      `operatorStores: no store ${resolved.unknown.join(', ')} in this database (a typo, or the wrong ` +
+        'database): the treasury would be left to no one',
+    )
+  if (resolved.stores.size === 0)
+    logger.info('no operator store (config operatorStores): no store sees or decides the treasury')
+  return [...resolved.stores]
+}
+
 async function startApi(
   config: Config,
-  parts: { pool: Pool; logger: Logger; networks: readonly NetworkConfig[] },
+  parts: {
+    pool: Pool
+    logger: Logger
+    networks: readonly NetworkConfig[]
+    operatorStores: readonly string[]
+  },
   closers: Closer[],
 ): Promise<string> {
+  const { operatorStores, ...appParts } = parts
   const app: FastifyInstance = await buildApp({
-    ...parts,
+    ...appParts,
     rates: config.rates,
     trustedProxies: config.trustedProxies,
     metrics: createMetrics(),
-    // Local receivers by default only on a devnet (no networks configured): ADR 0010.
-    api: { webhookLocalEndpoints: config.webhooks.allowLocalEndpoints ?? config.networks.length === 0 },
+    api: {
+      // Local receivers by default only on a devnet (no networks configured): ADR 0010.
+      webhookLocalEndpoints: config.webhooks.allowLocalEndpoints ?? config.networks.length === 0,
+      operatorStores,
+    },
   })
   const address = await app.listen({ host: config.httpHost, port: config.httpPort })
   closers.push({ name: 'http server', close: () => app.close() })

@@ -112,6 +112,8 @@ beforeAll(async () => {
   })
   const dataDir = temporaryDataDir()
   const configPath = writeConfigFile(dataDir, {
+    // The store acts for the operator, so its people see the hot wallet on chain (docs/adr/0026).
+    operatorStores: [store.merchant.id],
     networks: [testNetwork(networkName, chain, chain.tokens.usdt, 6)],
   })
   gateway = await spawnGateway('all-in-one', {

@@ -52,6 +52,12 @@ describe('npm start on a fresh machine', () => {
     expect(gateway.output()).toContain(gateway.apiUrl)
     expect(gateway.output()).toMatch(/demo API key {2}sk_[A-Za-z0-9]{16}_[A-Za-z0-9_-]{43}/)
     expect(gateway.output()).toContain('USDT@bsc')
+    // Without operatorStores configured, the devnet's demo store acts for the operator (docs/adr/0026).
+    const demoKey = readFileSync(join(dataDir, 'demo-api-key'), 'utf8').trim()
+    const treasury = await fetch(`${gateway.apiUrl}/v1/treasury/balances`, {
+      headers: { authorization: `Bearer ${demoKey}` },
+    })
+    expect(treasury.status).toBe(200)
   })
 
   it('serves liveness, metrics and request ids', async () => {

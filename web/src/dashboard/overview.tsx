@@ -4,11 +4,16 @@ import { client, errorCode, useLoad } from './api.ts'
 import type { SectionProps } from './app.tsx'
 import { LoadState } from './parts.tsx'
 
-/** Balances (ledger beside the hot wallet on chain), each network's health, and the panic switch. */
+/**
+ * Balances (the store's ledger; for an operator store beside the hot wallet on chain), each network's
+ * health, and the panic switch. The hot wallet holds every store's money and is the operator's treasury,
+ * so another store's people see only their ledger (docs/adr/0026-operator-store.md).
+ */
 export function OverviewSection({ t, session, revision }: SectionProps) {
   const [balances] = useLoad(async () => (await client.listBalances()).data, [revision])
   const [overview, reload] = useLoad(async () => (await client.send(getDashboardOverview)).data, [revision])
   const onChain = overview.kind === 'ok' ? overview.data.on_chain : []
+  const showHotWallet = session.operator_store
   return (
     <>
       <section aria-labelledby="balances-heading">
@@ -24,7 +29,7 @@ export function OverviewSection({ t, session, revision }: SectionProps) {
                   <th scope="col">{t('posted')}</th>
                   <th scope="col">{t('pendingIncoming')}</th>
                   <th scope="col">{t('pendingOutgoing')}</th>
-                  <th scope="col">{t('hotWalletOnChain')}</th>
+                  {showHotWallet && <th scope="col">{t('hotWalletOnChain')}</th>}
                 </tr>
               </thead>
               <tbody>
@@ -39,13 +44,15 @@ export function OverviewSection({ t, session, revision }: SectionProps) {
                       <td class="number">{balance.posted}</td>
                       <td class="number">{balance.pending_incoming}</td>
                       <td class="number">{balance.pending_outgoing}</td>
-                      <td
-                        class="number"
-                        data-testid="on-chain"
-                        title={chain?.address ?? chain?.problem ?? ''}
-                      >
-                        {chain?.balance ?? '—'}
-                      </td>
+                      {showHotWallet && (
+                        <td
+                          class="number"
+                          data-testid="on-chain"
+                          title={chain?.address ?? chain?.problem ?? ''}
+                        >
+                          {chain?.balance ?? '—'}
+                        </td>
+                      )}
                     </tr>
                   )
                 })}

@@ -20,6 +20,7 @@ import { repositoryDirectory } from '../../lib/package-root.ts'
 import { listScanPositions } from '../../modules/chains/chain.service.ts'
 import { type NetworkHealth, probeNetwork } from '../../modules/chains/rpc-health.ts'
 import { getMerchant } from '../../modules/merchants/merchant.service.ts'
+import type { OperatorStores } from '../../modules/merchants/merchant.types.ts'
 import { isPanicEngaged } from '../../modules/payouts/payout.service.ts'
 import { signIn, signOut } from '../../modules/sessions/session.service.ts'
 import type { DashboardSession } from '../../modules/sessions/session.types.ts'
@@ -91,7 +92,11 @@ function notBuilt(reply: FastifyReply): FastifyReply {
   })
 }
 
-function sessionToWire(session: DashboardSession, storeName: string, passkeys: number): DashboardSessionWire {
+function sessionToWire(
+  session: DashboardSession,
+  store: Readonly<{ name: string; operator: boolean }>,
+  passkeys: number,
+): DashboardSessionWire {
   return {
     approver_id: session.approverId,
     name: session.name,
@@ -99,7 +104,8 @@ function sessionToWire(session: DashboardSession, storeName: string, passkeys: n
     roles: [...session.roles],
     scopes: scopesOfRoles(session.roles),
     store_id: session.merchantId,
-    store_name: storeName,
+    store_name: store.name,
+    operator_store: store.operator,
     expires_at: session.expiresAt.toISOString(),
     passkeys,
   }
@@ -111,7 +117,10 @@ async function sessionResponse(
 ): Promise<DashboardSessionWire> {
   return sessionToWire(
     session,
-    await storeNameOf(dependencies, session.merchantId),
+    {
+      name: await storeNameOf(dependencies, session.merchantId),
+      operator: dependencies.operatorStores.has(session.merchantId),
+    },
     await (await import('../../modules/sessions/passkey.service.ts')).countPasskeys(
       dependencies.pool,
       session.approverId,
@@ -304,6 +313,11 @@ async function onChainBalances(dependencies: RouteDependencies): Promise<Dashboa
   return rows
 }
 
+/**
+ * Network health and the panic switch of the store; the hot wallet on chain only for an operator store:
+ * the hot wallet holds every store's money and is the operator's treasury (docs/adr/0026-operator-store.md),
+ * while a store's own money is its ledger balance.
+ */
 async function readOverview(
   dependencies: RouteDependencies,
   merchantId: string,
@@ -312,7 +326,7 @@ async function readOverview(
   const [probed, positions, onChain, panicAll] = await Promise.all([
     Promise.all(networks.map((network) => probeNetwork(network))),
     listScanPositions(pool),
-    onChainBalances(dependencies),
+    dependencies.operatorStores.has(merchantId) ? onChainBalances(dependencies) : [],
     isPanicEngaged(pool, merchantId, '*'),
   ])
   const statuses = await Promise.all(
@@ -327,9 +341,22 @@ async function readOverview(
 }
 
 /**
- * GET /v1/dashboard/stream: a `change` event for every outbox event of the signed-in store, read from the
- * outbox after commit. EventSource cannot send headers, so the cookie alone authenticates this GET (it
- * changes nothing, and SameSite=Strict keeps other sites from sending the cookie).
+ * Which outbox events a store's dashboard stream carries: the store's own, and for an operator store also
+ * the installation-wide ones (merchantId null: treasury.*), which are the operator's and no other store's.
+ */
+export function dashboardStreamCarries(
+  event: Readonly<{ merchantId: string | null }>,
+  merchantId: string,
+  operatorStores: OperatorStores,
+): boolean {
+  return event.merchantId === null ? operatorStores.has(merchantId) : event.merchantId === merchantId
+}
+
+/**
+ * GET /v1/dashboard/stream: a `change` event for every outbox event the store's dashboard may see
+ * (dashboardStreamCarries), read from the outbox after commit. EventSource cannot send headers, so the
+ * cookie alone authenticates this GET (it changes nothing, and SameSite=Strict keeps other sites from
+ * sending the cookie).
  */
 function registerDashboardStream(app: FastifyInstance, dependencies: RouteDependencies, hub: LiveEventHub) {
   app.get(dashboardStreamPath, { logLevel: 'warn' }, async (request, reply) => {
@@ -342,7 +369,7 @@ function registerDashboardStream(app: FastifyInstance, dependencies: RouteDepend
     let unsubscribe: (() => void) | undefined
     try {
       unsubscribe = await hub.subscribe({
-        matches: (event) => event.merchantId === session.merchantId,
+        matches: (event) => dashboardStreamCarries(event, session.merchantId, dependencies.operatorStores),
         deliver: async (events) => {
           for (const event of events)
             stream.send('change', {

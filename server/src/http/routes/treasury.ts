@@ -8,6 +8,8 @@ import {
   type TreasuryProposalWire,
 } from '@sluice/sdk/api/treasury'
 import type { FastifyInstance } from 'fastify'
+import { requireOperatorStore } from '../../modules/merchants/merchant.service.ts'
+import type { Principal } from '../../modules/merchants/merchant.types.ts'
 import {
   decideTreasuryProposal,
   listTreasuryBalances as listBalancesOfGateway,
@@ -16,7 +18,11 @@ import {
 import type { TreasuryProposal, WalletBalance } from '../../modules/treasury/treasury.types.ts'
 import { type RouteDependencies, registerOperation } from '../route.ts'
 
-/** Treasury routes (docs/adr/0016): proposals and balances to read, decisions by a treasurer with TOTP. */
+/**
+ * Treasury routes (docs/adr/0016): proposals and balances to read, decisions by a treasurer with TOTP.
+ * Treasury state is the gateway operator's, so every one of them answers any other store's key or
+ * session 403 `treasury-operator-only` before reading anything (docs/adr/0026-operator-store.md).
+ */
 export function treasuryProposalToWire(proposal: TreasuryProposal): TreasuryProposalWire {
   return {
     id: proposal.id,
@@ -60,6 +66,10 @@ function balanceToWire(balance: WalletBalance, dependencies: RouteDependencies):
 
 export function registerTreasuryRoutes(app: FastifyInstance, dependencies: RouteDependencies): void {
   const { pool } = dependencies
+  const operatorOnly = {
+    authorize: (principal: Principal) =>
+      requireOperatorStore(dependencies.operatorStores, principal.merchantId),
+  }
   registerOperation(
     app,
     listTreasuryProposals,
@@ -73,6 +83,7 @@ export function registerTreasuryRoutes(app: FastifyInstance, dependencies: Route
       return { data: rows.slice(0, limit).map(treasuryProposalToWire), has_more: rows.length > limit }
     },
     dependencies,
+    operatorOnly,
   )
   registerOperation(
     app,
@@ -81,6 +92,7 @@ export function registerTreasuryRoutes(app: FastifyInstance, dependencies: Route
       data: (await listBalancesOfGateway(pool)).map((balance) => balanceToWire(balance, dependencies)),
     }),
     dependencies,
+    operatorOnly,
   )
   for (const [operation, decision] of [
     [approveTreasuryProposal, 'approve'],
@@ -105,5 +117,6 @@ export function registerTreasuryRoutes(app: FastifyInstance, dependencies: Route
           ),
         ),
       dependencies,
+      operatorOnly,
     )
 }

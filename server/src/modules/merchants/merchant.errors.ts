@@ -11,3 +11,13 @@ export const scopeNotGrantable = (scope: string) =>
   new AppError('scope-missing', 403, `the API key cannot grant the "${scope}" scope, which it lacks`)
 // The same answer for "no such key" and "another store's key": existence is not revealed across stores.
 export const apiKeyNotFound = () => new AppError('api-key-not-found', 404, 'no such API key in this store')
+/**
+ * The treasury (hot and cold wallets, floor/ceiling proposals, sweeps to cold) is the gateway operator's:
+ * a store outside config `operatorStores` is refused before anything is read (docs/adr/0026-operator-store.md).
+ */
+export const treasuryOperatorOnly = () =>
+  new AppError(
+    'treasury-operator-only',
+    403,
+    "the treasury belongs to the gateway's operator, and this store is not an operator store",
+  )

@@ -11,6 +11,7 @@ import {
   authenticationRequired,
   scopeMissing,
   scopeNotGrantable,
+  treasuryOperatorOnly,
 } from './merchant.errors.ts'
 import {
   type ApiKeyPublicRow,
@@ -24,7 +25,13 @@ import {
   listApiKeysOfMerchant,
   revokeApiKeyOfMerchant,
 } from './merchant.repo.ts'
-import { type ApiKeyScope, apiKeyScopes, type Merchant, type Principal } from './merchant.types.ts'
+import {
+  type ApiKeyScope,
+  apiKeyScopes,
+  type Merchant,
+  type OperatorStores,
+  type Principal,
+} from './merchant.types.ts'
 
 // Key format: `sk_<lookup prefix: 16 chars>_<secret: 43 chars base64url>`; only its hash is stored.
 const keyPattern = /^sk_([A-Za-z0-9]{16})_([A-Za-z0-9_-]{43})$/
@@ -174,6 +181,31 @@ export async function authenticateApiKeyFor(
 
 export async function getMerchant(db: Queryable, id: string): Promise<Merchant | undefined> {
   return await findMerchant(db, id)
+}
+
+/**
+ * The operator stores an API process serves with, from config `operatorStores` (docs/adr/0026). Each
+ * listed store must exist: `unknown` names those that do not, and the start stops on them, since a typo
+ * would leave the treasury to no one. Unset on a devnet: the demo store, so `npm start` can use the
+ * treasury; unset elsewhere: no store.
+ */
+export async function resolveOperatorStores(
+  db: Queryable,
+  input: Readonly<{ configured: readonly string[] | undefined; devnet: boolean }>,
+): Promise<{ stores: OperatorStores; unknown: readonly string[] }> {
+  if (input.configured === undefined) {
+    const demo = input.devnet ? await findDemoMerchant(db) : undefined
+    return { stores: new Set(demo === undefined ? [] : [demo.id]), unknown: [] }
+  }
+  assert(input.configured.length <= limits.operatorStoresMax, 'operatorStores is bounded by the config')
+  const unknown: string[] = []
+  for (const id of input.configured) if ((await findMerchant(db, id)) === undefined) unknown.push(id)
+  return { stores: new Set(input.configured), unknown }
+}
+
+/** Throws 403 `treasury-operator-only` unless `merchantId` is an operator store. */
+export function requireOperatorStore(operatorStores: OperatorStores, merchantId: string): void {
+  if (!operatorStores.has(merchantId)) throw treasuryOperatorOnly()
 }
 
 /** An API key as its store sees it; the secret and its hash never leave the module. */

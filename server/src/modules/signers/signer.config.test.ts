@@ -20,7 +20,9 @@ const base = {
 function load(network: Record<string, unknown>) {
   const directory = mkdtempSync(join(tmpdir(), 'sluice-config-'))
   const path = join(directory, 'config.json')
-  writeFileSync(path, JSON.stringify({ networks: [{ ...base, ...network }] }))
+  // A network with a treasury needs operator stores (docs/adr/0026-operator-store.md).
+  const operatorStores = ['mer_01KAR000000000000000000001']
+  writeFileSync(path, JSON.stringify({ operatorStores, networks: [{ ...base, ...network }] }))
   return loadConfig({ SLUICE_CONFIG: path })
 }
 
