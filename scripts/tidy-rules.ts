@@ -8,7 +8,7 @@ export type Violation = { path: string; line: number; rule: string; text: string
 const moneyPaths = [
   /^sdk\/src\/money\.ts$/,
   /^server\/src\/lib\/money\.ts$/,
-  /^server\/src\/modules\/(ledger|payments|deposits|invoices|payouts|refunds|sweeps)\//,
+  /^server\/src\/modules\/(ledger|payments|deposits|invoices|payouts|refunds|sweeps|reconciliation)\//,
 ]
 
 function isTest(path: string): boolean {

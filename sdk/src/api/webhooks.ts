@@ -32,6 +32,8 @@ export const webhookEventTypes = [
   'treasury.topup_requested',
   'treasury.sweep_to_cold_proposed',
   'refund.payout_requested',
+  'reconciliation.incident_opened',
+  'reconciliation.incident_cleared',
 ] as const
 
 export type WebhookEventType = (typeof webhookEventTypes)[number]

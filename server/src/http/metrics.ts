@@ -1,4 +1,8 @@
-import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client'
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client'
+import type { NetworkConfig } from '../config/config.types.ts'
+import type { Queryable } from '../db/pool.ts'
+import type { Logger } from '../lib/logger.ts'
+import { getReconciliationStatuses } from '../modules/reconciliation/reconciliation.service.ts'
 
 /** One registry per process role; exposed at GET /metrics. */
 export function createMetrics() {
@@ -17,7 +21,65 @@ export function createMetrics() {
     buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
     registers: [registry],
   })
-  return { registry, httpRequests, httpDuration }
+  return { registry, httpRequests, httpDuration, reconciliation: createReconciliationGauges(registry) }
 }
 
 export type Metrics = ReturnType<typeof createMetrics>
+
+/**
+ * Hot-wallet reconciliation (docs/adr/0027-chain-reconciliation.md). The checks run in a worker, which
+ * serves no /metrics, so these are read from the database when /metrics is scraped
+ * (refreshReconciliationGauges). No amount goes through a JS number: the drift itself is in the incident
+ * events and the `reconciliation_checks` table, exact; the gauges carry only a flag, a sign and an age.
+ */
+function createReconciliationGauges(registry: Registry) {
+  const labelNames = ['network', 'asset'] as const
+  return {
+    driftDetected: new Gauge({
+      name: 'sluice_reconciliation_drift_detected',
+      help: 'A reconciliation incident is open: the hot wallet at a finalized block has differed from its ledger account by the same drift for 3+ checks over 5+ minutes (1), or not (0)',
+      labelNames,
+      registers: [registry],
+    }),
+    driftSign: new Gauge({
+      name: 'sluice_reconciliation_drift_sign',
+      help: 'Sign of the latest successful check: 1 the chain holds more than the ledger says, -1 less, 0 equal (transient differences included)',
+      labelNames,
+      registers: [registry],
+    }),
+    lastCheckAge: new Gauge({
+      name: 'sluice_reconciliation_last_check_age_seconds',
+      help: 'Seconds since the latest successful reconciliation check of this asset (grows while checks fail or do not run)',
+      labelNames,
+      registers: [registry],
+    }),
+  }
+}
+
+/**
+ * Sets the reconciliation gauges from the database, per configured network and asset. An asset never
+ * checked successfully has no series (alert on absence as on age). A failed read leaves every series out
+ * rather than stale (and is logged): the other metrics are still served.
+ */
+export async function refreshReconciliationGauges(
+  metrics: Metrics,
+  db: Queryable,
+  networks: readonly NetworkConfig[],
+  logger: Pick<Logger, 'warn'>,
+): Promise<void> {
+  const gauges = metrics.reconciliation
+  gauges.driftDetected.reset()
+  gauges.driftSign.reset()
+  gauges.lastCheckAge.reset()
+  const statuses = await getReconciliationStatuses(db, networks).catch((error: unknown) => {
+    logger.warn({ err: error }, 'metrics: could not read the reconciliation state')
+    return []
+  })
+  for (const status of statuses) {
+    if (status.lastSuccessfulCheckAgeSeconds === null || status.lastDrift === null) continue
+    const labels = { network: status.network, asset: status.assetId }
+    gauges.driftDetected.set(labels, status.openIncident === undefined ? 0 : 1)
+    gauges.driftSign.set(labels, status.lastDrift > 0n ? 1 : status.lastDrift < 0n ? -1 : 0)
+    gauges.lastCheckAge.set(labels, status.lastSuccessfulCheckAgeSeconds)
+  }
+}

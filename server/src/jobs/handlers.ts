@@ -8,6 +8,7 @@ import { createDeliverWebhookHandler } from './deliver-webhook.ts'
 import { depositAddressPoolHandlers } from './deposit-address-pool.ts'
 import { createDispatchEventHandler } from './dispatch-event.ts'
 import { createEvaluateInvoiceHandler, createExpireInvoicesHandler, invoiceContext } from './invoices.ts'
+import { reconciliationHandlers } from './reconcile-hot-wallet.ts'
 import { createPayOutRefundHandler, createRefundPayoutEndedHandler } from './refunds.ts'
 import type { JobHandler } from './runner.ts'
 import { ledgerHousekeepingHandlers } from './scheduler.ts'
@@ -48,6 +49,8 @@ export function jobHandlers(context: JobContext): ReadonlyMap<string, JobHandler
     ...depositAddressPoolHandlers(context.pool),
     createPayOutRefundHandler(context.pool, context.networks),
     createRefundPayoutEndedHandler(context.pool),
+    // Needs no key: the hot wallet's address is read from the database (docs/adr/0027).
+    ...reconciliationHandlers({ pool: context.pool, logger: context.logger, networks: context.networks }),
     ...(context.extraHandlers ?? []),
     ...signerHandlers(context),
   ])

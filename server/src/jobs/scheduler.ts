@@ -4,7 +4,9 @@ import type { Logger } from '../lib/logger.ts'
 import { expirePendingTransfers, foldHotAccountDeltas } from '../modules/ledger/ledger.service.ts'
 import { depositAddressLimits } from '../modules/payments/deposit-address.limits.ts'
 import { sweepDepositAddressPoolsJobKind } from '../modules/payments/deposit-address.service.ts'
+import { reconciliationLimits } from '../modules/reconciliation/reconciliation.limits.ts'
 import { expireInvoicesJobKind } from './invoices.ts'
+import { reconcileHotWalletsJobKind } from './reconcile-hot-wallet.ts'
 import type { JobHandler } from './runner.ts'
 
 export type PeriodicJob = Readonly<{ kind: string; everyMs: number }>
@@ -22,6 +24,9 @@ export const periodicJobs: readonly PeriodicJob[] = [
   // The hot wallet against its floor and ceiling, and the cold wallet's balance (docs/adr/0016). Balances
   // move with payouts and sweeps; a minute is soon enough for a treasurer and cheap on RPC.
   { kind: 'watch-treasury', everyMs: 60_000 },
+  // The hot wallet's ledger accounts against the chain at a finalized block, one job per network
+  // (docs/adr/0027-chain-reconciliation.md; the period's reason is reconciliationLimits.checkEveryMs).
+  { kind: reconcileHotWalletsJobKind, everyMs: reconciliationLimits.checkEveryMs },
   // Approved sweeps to cold are signed and settled; people wait on these, so more often.
   { kind: 'send-treasury-sweeps', everyMs: 10_000 },
   // Deposit address pools left low (a lost refill trigger, a restart) are topped up (docs/adr/0018).

@@ -25,6 +25,7 @@ export type IdPrefix =
   | 'swp'
   | 'ses'
   | 'psk'
+  | 'rci'
 
 // The time part is the same for every id of one millisecond: keep the last one.
 let encodedTimeMs = -1

@@ -1,9 +1,11 @@
 import { ConfigError, loadConfig } from '../config/env.ts'
 import { MigrationError } from '../db/migrate.ts'
+import { readDevnetNetworks } from '../devnet/devnet.ts'
 import { createLogger } from '../lib/logger.ts'
 import { readStandardInput, runColdCommand } from './commands/cold.ts'
 import { runKeysCommand } from './commands/keys.ts'
 import { runLedgerVerify } from './commands/ledger-verify.ts'
+import { runReconcileCommand } from './commands/reconcile.ts'
 import { runSanctionsCommand } from './commands/sanctions.ts'
 import { runSignerCommand } from './commands/signer.ts'
 import { readFirstLine, runUsersCommand } from './commands/users.ts'
@@ -14,6 +16,7 @@ import { openToolDatabase } from './tool-database.ts'
 // running gateway when it is embedded), runs, prints to stdout and exits with the command's code.
 const usage = `usage: npm run sluice -- <area> <command>
   ledger verify
+  reconcile
   keys init [--show-mnemonic] | export-xpub <merchantId> | rotate-master --new-key-file <path>
   sanctions import [paths…] | check <address…> | status
   cold split --threshold M --shares N | combine [--verify-only]   (phrase or shares on stdin)
@@ -56,7 +59,13 @@ async function runCustodyArea(area: 'cold' | 'signer', rest: string[]): Promise<
 async function main(args: string[]): Promise<number> {
   const [area, ...rest] = args
   if (area === 'cold' || area === 'signer') return await runCustodyArea(area, rest)
-  if (area !== 'keys' && area !== 'sanctions' && area !== 'ledger' && area !== 'users') {
+  if (
+    area !== 'keys' &&
+    area !== 'sanctions' &&
+    area !== 'ledger' &&
+    area !== 'users' &&
+    area !== 'reconcile'
+  ) {
     process.stderr.write(`${usage}\n`)
     return 64
   }
@@ -69,6 +78,16 @@ async function main(args: string[]): Promise<number> {
         return 64
       }
       return await runLedgerVerify(database.pool, (line) => process.stdout.write(`${line}\n`))
+    }
+    if (area === 'reconcile') {
+      // Without configured networks, the running devnet's (as the worker resolves them).
+      const networks =
+        config.networks.length > 0 ? config.networks : (readDevnetNetworks(config.dataDir) ?? [])
+      return await runReconcileCommand({
+        pool: database.pool,
+        networks,
+        write: (line) => process.stdout.write(`${line}\n`),
+      })
     }
     if (area === 'keys') {
       const masterKeyProvider = await configuredMasterKeyProvider(config)

@@ -3,6 +3,7 @@ import { pendingMigrations } from '../../db/migrate.ts'
 import { listHaltedNetworks } from '../../modules/chains/chain.service.ts'
 import { probeNetwork } from '../../modules/chains/rpc-health.ts'
 import type { AppDependencies } from '../app.ts'
+import { refreshReconciliationGauges } from '../metrics.ts'
 
 type CheckResult = { healthy: boolean; problem?: string }
 
@@ -42,6 +43,12 @@ export function registerHealthRoutes(app: FastifyInstance, dependencies: AppDepe
   })
 
   app.get('/metrics', { logLevel: 'warn' }, async (_request, reply) => {
+    await refreshReconciliationGauges(
+      dependencies.metrics,
+      dependencies.pool,
+      dependencies.networks,
+      dependencies.logger,
+    )
     const body = await dependencies.metrics.registry.metrics()
     return reply.type(dependencies.metrics.registry.contentType).send(body)
   })

@@ -24,6 +24,8 @@ export const eventTypes = [
   'treasury.topup_requested',
   'treasury.sweep_to_cold_proposed',
   'refund.payout_requested',
+  'reconciliation.incident_opened',
+  'reconciliation.incident_cleared',
 ] as const
 
 export type EventType = (typeof eventTypes)[number]

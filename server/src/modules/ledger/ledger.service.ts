@@ -273,6 +273,23 @@ export async function getAccountBalance(db: Queryable, accountId: string): Promi
   return toAccountBalance(found.account, found.balances)
 }
 
+/**
+ * Live balances of the gateway's own account of `kind` for `assetId`, or undefined if it was never created
+ * (nothing was ever booked to it). Read-only, unlike getOrCreateSystemAccount: for readers such as
+ * reconciliation that must not create accounts.
+ */
+export async function findSystemAccountBalance(
+  db: Queryable,
+  kind: SystemAccountKind,
+  assetId: string,
+): Promise<AccountBalance | undefined> {
+  const account = await run(() =>
+    selectAccountByOwner(db, { ownerType: 'system', ownerId: 'sluice', purpose: kind, assetId }),
+  )
+  if (account === undefined) return undefined
+  return await getAccountBalance(db, account.id)
+}
+
 /** Balances of every account of an owner (per asset and purpose), for the merchant API. */
 export async function listOwnerBalances(
   db: Queryable,

@@ -17,7 +17,7 @@ import {
 } from './sweep.repo.ts'
 import { resolveFundingSweep, resolveSentSweep } from './sweep.resolve.ts'
 import { fundPlannedSweep, sendReadySweep } from './sweep.send.ts'
-import { replacementFees } from './sweep.state.ts'
+import { feePaid, replacementFees } from './sweep.state.ts'
 import {
   type FeeCaps,
   type FeeMarket,
@@ -155,6 +155,34 @@ export async function listSweeps(
 /** The payments a sweep moves (or moved). */
 export async function listSweepPaymentIds(db: Queryable, sweepId: string): Promise<string[]> {
   return await selectSweepPaymentIds(db, sweepId, sweepLimits.paymentsPerSweepMax)
+}
+
+/**
+ * Gas top-ups the ledger has booked whose sweep is still open (`ready` or `sent`), each with its hot-wallet
+ * nonce and what was booked for it (value + gas, `sweep-top-up:<id>` and `sweep-top-up-fee:<id>`). A
+ * top-up is booked at its receipt, before it is final (the sweep is signed once it is mined), so a reader
+ * comparing the ledger with the chain at a finalized block (reconciliation, docs/adr/0027) adds back those
+ * whose nonce the wallet had not used by that block. Once a sweep is final or failed at finality, so is its
+ * top-up. Not listed: a top-up that reverted (its sweep failed at the receipt; a plain value transfer to
+ * an address without code does not revert).
+ */
+export async function listOpenSweepTopUps(
+  db: Queryable,
+  network: string,
+  limit: number,
+): Promise<{ sweepId: string; nonce: number; bookedWei: bigint }[]> {
+  const open: Sweep[] = [
+    ...(await selectSweepsByStatus(db, network, 'ready', limit)),
+    ...(await selectSweepsByStatus(db, network, 'sent', limit)),
+  ]
+  const booked: { sweepId: string; nonce: number; bookedWei: bigint }[] = []
+  for (const sweep of open) {
+    if (sweep.status !== 'ready' && sweep.status !== 'sent') continue
+    const { transaction, spent, amount } = sweep.topUp
+    if (transaction === null || spent === null) continue
+    booked.push({ sweepId: sweep.id, nonce: transaction.nonce, bookedWei: amount + feePaid(spent) })
+  }
+  return booked
 }
 
 /** The gas station's next nonce on `network` as the database holds it; undefined before its first use. */
