@@ -101,6 +101,8 @@ describe('sluice cold', () => {
     writeFileSync(
       configPath,
       JSON.stringify({
+        // Required beside a treasury (docs/adr/0026); this offline command never reads the store.
+        operatorStores: [`mer_${'0'.repeat(26)}`],
         networks: [
           {
             name: 'ethereum',
