@@ -129,7 +129,7 @@ const deliveryStatusSchema = z.enum(['pending', 'delivered', 'dead'])
  */
 export const webhookDeliveryErrors = {
   'address-refused':
-    'The host resolves to an address webhooks may not reach (loopback, private, link-local or reserved).',
+    'The host did not resolve to a public address (loopback, private, link-local and reserved are refused).',
   'dns-failed': 'The host name did not resolve.',
   'connection-refused': 'The receiver refused the connection.',
   'connection-reset': 'The connection closed before a complete answer arrived.',

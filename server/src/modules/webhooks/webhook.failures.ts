@@ -14,7 +14,9 @@ import { webhookLimits } from './webhook.limits.ts'
  */
 export const deliveryErrorMessages = {
   'address-refused':
-    'The host resolves to an address webhooks may not reach (loopback, private, link-local or reserved).',
+    'The host did not resolve to a public address (loopback, private, link-local and reserved are refused).',
+  // Only for endpoints the operator allows to be local or insecure; a store's endpoint gets
+  // address-refused for a name that does not resolve too (webhook.sender.ts).
   'dns-failed': 'The host name did not resolve.',
   'connection-refused': 'The receiver refused the connection.',
   'connection-reset': 'The connection closed before a complete answer arrived.',

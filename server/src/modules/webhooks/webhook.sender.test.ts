@@ -65,21 +65,42 @@ describe('sendWebhook and DNS rebinding', () => {
     expect(post.addresses).toEqual([])
   })
 
-  it('classes a failed or empty resolution as dns-failed, and keeps the cause for the log only', async () => {
+  it('classes a failed or empty resolution as dns-failed for a local endpoint, and keeps the cause for the log only', async () => {
     const post = recordingPost()
     const notFound = Object.assign(new Error('getaddrinfo ENOTFOUND hooks.example.com'), {
       code: 'ENOTFOUND',
     })
     const failed = await sendWebhook(
-      request('https://hooks.example.com/in'),
+      request('https://hooks.example.com/in', true),
       deps(resolverAnswering(notFound), post),
     )
     expect(failed).toMatchObject({ statusCode: null, error: 'dns-failed', cause: { code: 'ENOTFOUND' } })
     const empty = await sendWebhook(
-      request('https://hooks.example.com/in'),
+      request('https://hooks.example.com/in', true),
       deps(resolverAnswering([]), post),
     )
     expect(empty).toMatchObject({ statusCode: null, error: 'dns-failed' })
+    expect(post.addresses).toEqual([])
+  })
+
+  // A store that registered a public name could turn it into a CNAME to internal names and read from its
+  // delivery log which ones the gateway's DNS knows (review, 2026-11-22): its endpoint is answered alike.
+  it("answers a store's endpoint alike whether its host does not resolve, resolves to nothing or resolves internally", async () => {
+    const post = recordingPost()
+    const notFound = Object.assign(new Error('getaddrinfo ENOTFOUND db.internal.corp'), {
+      code: 'ENOTFOUND',
+    })
+    const results = await Promise.all(
+      [resolverAnswering(notFound), resolverAnswering([]), resolverAnswering(['10.20.30.40'])].map(
+        (resolve) => sendWebhook(request('https://probe.example.com/in'), deps(resolve, post)),
+      ),
+    )
+    expect(results.map((sent) => [sent.statusCode, sent.error])).toEqual([
+      [null, 'address-refused'],
+      [null, 'address-refused'],
+      [null, 'address-refused'],
+    ])
+    expect(results[0]?.cause?.code).toBe('ENOTFOUND') // the operator's log still tells them apart
     expect(post.addresses).toEqual([])
   })
 

@@ -78,14 +78,20 @@ export async function sendWebhook(request: SendRequest, deps: SendDeps): Promise
   const { url, target, authorization } = parsedTarget(request.url)
   const failed = (error: DeliveryError, cause: NonNullable<SendResult['cause']>) =>
     result({ statusCode: null, error, responseExcerpt: null, cause })
+  // A store's endpoint (neither local nor insecure) is told `address-refused` whether its host does not
+  // resolve or resolves where webhooks may not go: told apart, a store could point its name at internal
+  // names (a CNAME) and map which ones the gateway's DNS knows from its delivery log (review, 2026-11-22),
+  // as registration answers alike (webhook.url.ts). The operator's log keeps the resolver's code.
+  const unresolved: DeliveryError =
+    request.access.insecure || request.access.local ? 'dns-failed' : 'address-refused'
   let addresses: readonly string[]
   try {
     addresses = await resolveUrlAddresses(url, deps.resolveHost)
   } catch (error) {
-    return failed('dns-failed', failureCause(error))
+    return failed(unresolved, failureCause(error))
   }
   const address = addresses[0]
-  if (address === undefined) return failed('dns-failed', { code: 'ENODATA', message: 'no address' })
+  if (address === undefined) return failed(unresolved, { code: 'ENODATA', message: 'no address' })
   // Every address is checked, and only the first is connected to (webhook.post.ts): nothing else.
   const refusal = refusalForAddresses(url, addresses, request.access)
   if (refusal !== undefined) return failed('address-refused', { code: 'address-refused', message: refusal })
