@@ -58,3 +58,15 @@ describe('networkFeeInAsset (the cost KPI)', () => {
     expect(networkFeeInAsset(1_000n, usdt, 'ETH', { ETH: { USDT: '-3' } })).toBeNull()
   })
 })
+
+describe('payout fee replacement', () => {
+  // ADR 0014: +12.5 % (rounded up) + 1 wei, not +25 % (review, 2026-11-22: the factor was read as 125 %).
+  it('bids +12.5 % + 1 wei over the stuck attempt in a quiet market', () => {
+    expect(
+      replacementFees(
+        { maxFeePerGas: 1_000_000_000n, maxPriorityFeePerGas: 1_000_000_000n },
+        { baseFeePerGas: 0n, priorityFeePerGas: 0n },
+      ),
+    ).toEqual({ maxFeePerGas: 1_125_000_001n, maxPriorityFeePerGas: 1_125_000_001n })
+  })
+})

@@ -9,7 +9,8 @@ export type Fees = Readonly<{ maxFeePerGas: bigint; maxPriorityFeePerGas: bigint
 
 export const payoutFeeLimits = {
   baseFeeMultiplierPercent: 200n,
-  replacementBumpPercent: 125n,
+  /** A replacement bids ≥ this per mille of the fees it replaces (+12.5 %, + 1 wei): geth wants +10 %. */
+  replacementBumpPerMille: 1125n,
   /** Gas limit = estimate × 125 % (as sweeps): a cold slot or token upgrade can add a few thousand gas. */
   gasLimitMultiplierPercent: 125n,
   /** No payout pays more than 500 gwei per gas; above it the payout waits (delay rather than overpay). */
@@ -27,7 +28,7 @@ const larger = (a: bigint, b: bigint) => (a > b ? a : b)
 
 /** Fees of a replacement: ≥ +12.5 % + 1 wei on both fields of `previous`, and at least today's market. */
 export function replacementFees(previous: Fees, market: FeeMarket): Fees {
-  const bump = (value: bigint) => (value * payoutFeeLimits.replacementBumpPercent + 99n) / 100n + 1n
+  const bump = (value: bigint) => (value * payoutFeeLimits.replacementBumpPerMille + 999n) / 1000n + 1n
   const now = feesFor(market)
   const maxPriorityFeePerGas = larger(bump(previous.maxPriorityFeePerGas), now.maxPriorityFeePerGas)
   const maxFeePerGas = larger(larger(bump(previous.maxFeePerGas), now.maxFeePerGas), maxPriorityFeePerGas)

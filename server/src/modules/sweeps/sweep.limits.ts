@@ -53,12 +53,12 @@ export const sweepLimits = {
    */
   topUpReplaceAfterMs: 60_000,
   /**
-   * A replacement's fees, in percent of the attempt it replaces, on both maxFeePerGas and
-   * maxPriorityFeePerGas (rounded up, + 1 wei). geth refuses a replacement below +10 % (txpool PriceBump);
+   * A replacement's fees, per mille of the attempt it replaces, on both maxFeePerGas and
+   * maxPriorityFeePerGas (rounded up, + 1 wei): 1125 is +12.5 %. geth refuses a replacement below +10 % (txpool PriceBump);
    * 12.5 % as payouts (payout.fees.ts) clears it and nodes that ask a little more. Shared with sweeps to
    * cold (treasury.send.ts), which take the same nonce counter.
    */
-  replacementBumpPercent: 125n,
+  replacementBumpPerMille: 1125n,
   /**
    * Attempts stored for one top-up at one nonce. Each is looked up every tick until one is mined. The
    * first replacement already bids today's market (2 × base + tip), and from 1 gwei +12.5 % per attempt
@@ -93,7 +93,7 @@ function assertSweepLimitRelations(): void {
   )
   assert(limits.sweepThresholdTokens > 0n, 'a zero threshold would sweep every deposit separately')
   assert(limits.sweepRetryAfterFailureMs >= limits.sweepIntervalMs, 'a failure must not speed the loop up')
-  assert(limits.replacementBumpPercent >= 110n, 'nodes refuse a replacement below +10 % on both fee fields')
+  assert(limits.replacementBumpPerMille >= 1100n, 'nodes refuse a replacement below +10 % on both fee fields')
   assert(limits.topUpAttemptsMax >= 2, 'replacing needs room for a second attempt')
 }
 assertSweepLimitRelations()

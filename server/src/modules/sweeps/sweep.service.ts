@@ -196,7 +196,7 @@ export async function getHotWalletNextNonce(
 
 /**
  * Fees of a replacement at the same nonce for any hot-wallet transaction: ≥ +12.5 % + 1 wei on both fields
- * of `previous` (sweepLimits.replacementBumpPercent), at least today's market, under `caps`, or `over-cap`.
+ * of `previous` (sweepLimits.replacementBumpPerMille), at least today's market, under `caps`, or `over-cap`.
  * Gas top-ups use it, and sweeps to cold (treasury.send.ts), which share the hot wallet's nonce counter.
  */
 export function hotWalletReplacementFees(

@@ -245,11 +245,11 @@ describe('replacementFees', () => {
   it("bids today's market when the base fee rose above the stuck attempt", () => {
     const previous = { maxFeePerGas: gwei + 2n, maxPriorityFeePerGas: gwei }
     const market = { baseFeePerGas: 100n * gwei, priorityFeePerGas: gwei }
-    // tip: 1 gwei × 1.25 + 1 wei; max: 2 × 100 gwei + that tip.
+    // tip: 1 gwei × 1.125 + 1 wei; max: 2 × 100 gwei + that tip.
     expect(replacementFees(previous, market, caps)).toEqual({
       kind: 'fees',
-      maxFeePerGas: 201_250_000_001n,
-      maxPriorityFeePerGas: 1_250_000_001n,
+      maxFeePerGas: 201_125_000_001n,
+      maxPriorityFeePerGas: 1_125_000_001n,
     })
   })
 
@@ -257,8 +257,8 @@ describe('replacementFees', () => {
     const previous = { maxFeePerGas: 100n, maxPriorityFeePerGas: 10n }
     expect(replacementFees(previous, { baseFeePerGas: 1n, priorityFeePerGas: 1n }, caps)).toEqual({
       kind: 'fees',
-      maxFeePerGas: 126n,
-      maxPriorityFeePerGas: 14n,
+      maxFeePerGas: 114n,
+      maxPriorityFeePerGas: 13n,
     })
   })
 
@@ -268,7 +268,7 @@ describe('replacementFees', () => {
     expect(replacementFees(previous, market, caps)).toEqual({
       kind: 'fees',
       maxFeePerGas: 500n * gwei,
-      maxPriorityFeePerGas: 2_500_000_001n,
+      maxPriorityFeePerGas: 2_250_000_001n,
     })
   })
 
@@ -276,14 +276,15 @@ describe('replacementFees', () => {
     const market = { baseFeePerGas: gwei, priorityFeePerGas: gwei }
     expect(
       replacementFees({ maxFeePerGas: 450n * gwei, maxPriorityFeePerGas: 2n * gwei }, market, caps),
-    ).toEqual({ kind: 'over-cap', maxFeePerGas: 562_500_000_001n, maxPriorityFeePerGas: 2_500_000_001n })
+    ).toEqual({ kind: 'over-cap', maxFeePerGas: 506_250_000_001n, maxPriorityFeePerGas: 2_250_000_001n })
     expect(
       replacementFees({ maxFeePerGas: 100n * gwei, maxPriorityFeePerGas: 45n * gwei }, market, caps).kind,
     ).toBe('over-cap')
     // At the cap exactly: accepted; one wei more needed: refused.
-    const atCap = { maxFeePerGas: 400n * gwei - 1n, maxPriorityFeePerGas: gwei }
+    // ceil(M × 1.125) + 1 ≤ 500 gwei up to M = 444,444,444,443 wei.
+    const atCap = { maxFeePerGas: 444_444_444_443n, maxPriorityFeePerGas: gwei }
     expect(replacementFees(atCap, market, caps).kind).toBe('fees')
-    expect(replacementFees({ ...atCap, maxFeePerGas: 400n * gwei }, market, caps).kind).toBe('over-cap')
+    expect(replacementFees({ ...atCap, maxFeePerGas: 444_444_444_444n }, market, caps).kind).toBe('over-cap')
   })
 
   it('always beats the node minimum (+10 %) on both fields and stays under the caps', () => {

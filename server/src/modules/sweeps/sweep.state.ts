@@ -109,12 +109,12 @@ const largerOf = (a: bigint, b: bigint): bigint => (a > b ? a : b)
 
 /**
  * Fees of a replacement at the same nonce (hot-wallet transactions: gas top-ups, sweeps to cold). Both
- * fields beat `previous` by ≥ replacementBumpPercent + 1 wei, the minimum a node accepts, and bid at least
+ * fields beat `previous` by ≥ replacementBumpPerMille + 1 wei, the minimum a node accepts, and bid at least
  * today's market (base × multiplier + tip). Above a cap the bid is lowered to it, as long as it still beats
  * `previous` by the bump; otherwise `over-cap` with the minimum it would need.
  */
 export function replacementFees(previous: Fees, market: FeeMarket, caps: FeeCaps): ReplacementFeeDecision {
-  const bump = (value: bigint) => (value * sweepLimits.replacementBumpPercent + 99n) / 100n + 1n
+  const bump = (value: bigint) => (value * sweepLimits.replacementBumpPerMille + 999n) / 1000n + 1n
   const minimumPriority = bump(previous.maxPriorityFeePerGas)
   const minimumMax = largerOf(bump(previous.maxFeePerGas), minimumPriority)
   const wantedPriority = largerOf(minimumPriority, market.priorityFeePerGas)

@@ -2,7 +2,7 @@ import { assert } from '../../lib/assert.ts'
 
 /**
  * Limits of sending sweeps to cold (treasury.send.ts), named with the unit last, each with its reason (the
- * convention of config/limits.ts). The replacement bump is the sweeps' (sweepLimits.replacementBumpPercent,
+ * convention of config/limits.ts). The replacement bump is the sweeps' (sweepLimits.replacementBumpPerMille,
  * applied by sweep.service.ts hotWalletReplacementFees): both take the hot wallet's shared nonce.
  */
 export const treasuryLimits = {
