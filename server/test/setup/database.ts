@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto'
 import { inject } from 'vitest'
 import { createPool, type Pool } from '../../src/db/pool.ts'
 import { runLedgerVerify } from '../../src/main/commands/ledger-verify.ts'
-import { templateDatabaseName, withDatabaseName } from './database-names.ts'
+import { withDatabaseName } from './database-names.ts'
 
 export type TestDatabase = { url: string; pool: Pool; drop: () => Promise<void> }
 
@@ -12,7 +12,7 @@ export async function createTestDatabase(options: { poolSizeMax?: number } = {})
   const name = `sluice_test_${randomBytes(6).toString('hex')}`
   const admin = createPool(adminUrl, { sizeMax: 1 })
   try {
-    await admin.query(`create database ${name} template ${templateDatabaseName}`)
+    await admin.query(`create database ${name} template ${inject('templateDatabaseName')}`)
   } finally {
     await admin.end()
   }

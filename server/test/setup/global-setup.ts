@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto'
 import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -7,7 +8,7 @@ import { readTestDatabaseUrl } from '../../src/config/env.ts'
 import { startEmbeddedDatabase } from '../../src/db/embedded.ts'
 import { migrate } from '../../src/db/migrate.ts'
 import { createPool } from '../../src/db/pool.ts'
-import { templateDatabaseName, withDatabaseName } from './database-names.ts'
+import { templateDatabasePrefix, withDatabaseName } from './database-names.ts'
 import { assertNoSecretsIn } from './leak-guard.ts'
 import { suiteLogDirectory } from './suite-logs.ts'
 
@@ -17,6 +18,8 @@ declare module 'vitest' {
     adminDatabaseUrl: string
     /** Where test files put what must not outlive the run (gateways' data directories); deleted at its end. */
     runDirectory: string
+    /** This run's migrated template database, which each test file copies. */
+    templateDatabaseName: string
   }
 }
 
@@ -42,13 +45,18 @@ export default async function setup(project: TestProject): Promise<() => Promise
   // e2e tests run the gateway as `npm start` does: from its bundle, built from the sources under test.
   if (project.name === 'e2e') await bundleServer()
   const adminUrl = withDatabaseName(serverUrl, 'postgres')
-  await recreateTemplate(adminUrl, serverUrl)
+  // Named per run: runs sharing a server (two tiers at once, a developer beside CI) must not drop each
+  // other's template in the middle of creating databases from it.
+  const templateName = `${templateDatabasePrefix}${randomBytes(4).toString('hex')}`
+  await createTemplate(adminUrl, serverUrl, templateName)
   project.provide('adminDatabaseUrl', adminUrl)
+  project.provide('templateDatabaseName', templateName)
   const runDirectory = mkdtempSync(join(tmpdir(), 'sluice-test-run-'))
   // As root, an embedded PostgreSQL inside it runs as `postgres` and must traverse it.
   chmodSync(runDirectory, 0o755)
   project.provide('runDirectory', runDirectory)
   return async () => {
+    await dropDatabase(adminUrl, templateName).catch(() => {})
     await stop()
     rmSync(runDirectory, { recursive: true, force: true, maxRetries: 3, retryDelay: 200 })
     assertNoSecretsInSuiteLogs()
@@ -63,18 +71,26 @@ function assertNoSecretsInSuiteLogs(): void {
   }
 }
 
-async function recreateTemplate(adminUrl: string, serverUrl: string): Promise<void> {
+async function createTemplate(adminUrl: string, serverUrl: string, name: string): Promise<void> {
   const admin = createPool(adminUrl, { sizeMax: 1 })
   try {
-    await admin.query(`drop database if exists ${templateDatabaseName} with (force)`)
-    await admin.query(`create database ${templateDatabaseName}`)
+    await admin.query(`create database ${name}`)
   } finally {
     await admin.end()
   }
-  const template = createPool(withDatabaseName(serverUrl, templateDatabaseName), { sizeMax: 1 })
+  const template = createPool(withDatabaseName(serverUrl, name), { sizeMax: 1 })
   try {
     await migrate(template)
   } finally {
     await template.end()
+  }
+}
+
+async function dropDatabase(adminUrl: string, name: string): Promise<void> {
+  const admin = createPool(adminUrl, { sizeMax: 1 })
+  try {
+    await admin.query(`drop database if exists ${name} with (force)`)
+  } finally {
+    await admin.end()
   }
 }
