@@ -33,6 +33,15 @@ afterAll(async () => {
   await pool.end()
 })
 
+describe('readiness', () => {
+  it('says the database is unreachable without the driver message (host, port) to whoever asks', async () => {
+    const response = await app.inject({ method: 'GET', url: '/readyz' })
+    expect(response.statusCode).toBe(503)
+    expect(response.json().database).toEqual({ healthy: false, problem: 'database unreachable' })
+    expect(response.body).not.toMatch(/127\.0\.0\.1|ECONNREFUSED|:1\b/)
+  })
+})
+
 describe('http error mapping', () => {
   it('maps validation failures to 422 with paths', async () => {
     const response = await app.inject({ method: 'POST', url: '/echo', payload: { amount: '1.5', extra: 1 } })

@@ -16,10 +16,10 @@ async function checkDatabase(
       ? { healthy: true }
       : { healthy: false, problem: 'migrations pending', pendingMigrations: pending }
   } catch (error) {
-    return {
-      healthy: false,
-      problem: `database unreachable: ${error instanceof Error ? error.message : String(error)}`,
-    }
+    // /readyz answers anyone who can reach the port: the driver's message (`connect ECONNREFUSED
+    // 10.0.0.3:5432`, a host name, a role) describes the operator's network, so it goes to the log only.
+    dependencies.logger.warn({ err: error }, 'readiness: the database is unreachable')
+    return { healthy: false, problem: 'database unreachable' }
   }
 }
 
