@@ -34,6 +34,8 @@ export const webhookEventTypes = [
   'refund.payout_requested',
   'reconciliation.incident_opened',
   'reconciliation.incident_cleared',
+  'treasury.topup_received',
+  'treasury.inflow_booked',
 ] as const
 
 export type WebhookEventType = (typeof webhookEventTypes)[number]

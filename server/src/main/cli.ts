@@ -8,6 +8,7 @@ import { runLedgerVerify } from './commands/ledger-verify.ts'
 import { runReconcileCommand } from './commands/reconcile.ts'
 import { runSanctionsCommand } from './commands/sanctions.ts'
 import { runSignerCommand } from './commands/signer.ts'
+import { runTreasuryCommand } from './commands/treasury.ts'
 import { readFirstLine, runUsersCommand } from './commands/users.ts'
 import { configuredMasterKeyProvider, MasterKeyMissingError } from './master-key.ts'
 import { openToolDatabase } from './tool-database.ts'
@@ -17,6 +18,7 @@ import { openToolDatabase } from './tool-database.ts'
 const usage = `usage: npm run sluice -- <area> <command>
   ledger verify
   reconcile
+  treasury book-inflow --network <name> --tx <hash> [--log-index <n>] --reason "<text>"
   keys init [--show-mnemonic] | export-xpub <merchantId> | rotate-master --new-key-file <path>
   sanctions import [paths…] | check <address…> | status
   cold split --threshold M --shares N | combine [--verify-only]   (phrase or shares on stdin)
@@ -64,7 +66,8 @@ async function main(args: string[]): Promise<number> {
     area !== 'sanctions' &&
     area !== 'ledger' &&
     area !== 'users' &&
-    area !== 'reconcile'
+    area !== 'reconcile' &&
+    area !== 'treasury'
   ) {
     process.stderr.write(`${usage}\n`)
     return 64
@@ -79,15 +82,13 @@ async function main(args: string[]): Promise<number> {
       }
       return await runLedgerVerify(database.pool, (line) => process.stdout.write(`${line}\n`))
     }
-    if (area === 'reconcile') {
+    if (area === 'reconcile' || area === 'treasury') {
       // Without configured networks, the running devnet's (as the worker resolves them).
       const networks =
         config.networks.length > 0 ? config.networks : (readDevnetNetworks(config.dataDir) ?? [])
-      return await runReconcileCommand({
-        pool: database.pool,
-        networks,
-        write: (line) => process.stdout.write(`${line}\n`),
-      })
+      const write = (line: string) => process.stdout.write(`${line}\n`)
+      if (area === 'treasury') return await runTreasuryCommand(rest, { pool: database.pool, networks, write })
+      return await runReconcileCommand({ pool: database.pool, networks, write })
     }
     if (area === 'keys') {
       const masterKeyProvider = await configuredMasterKeyProvider(config)

@@ -26,6 +26,8 @@ export const eventTypes = [
   'refund.payout_requested',
   'reconciliation.incident_opened',
   'reconciliation.incident_cleared',
+  'treasury.topup_received',
+  'treasury.inflow_booked',
 ] as const
 
 export type EventType = (typeof eventTypes)[number]

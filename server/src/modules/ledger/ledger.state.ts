@@ -217,7 +217,9 @@ const unlimited: AccountFlags = { debitsMustNotExceedCredits: false, creditsMust
 /**
  * How each system account is kept. Busy ones are hot (deferred balances), which rules out a balance
  * limit; the chain itself stops a wallet from spending more than it holds, and reconciliation catches
- * drift. The cold wallet moves rarely, so it stays synchronous and cannot go below zero.
+ * drift. The cold wallet moves rarely, so it stays synchronous and cannot go below zero (what it holds
+ * beyond what the ledger saw enters as operator capital when it is first moved: treasury.inflow.ts).
+ * Operator capital is credit-normal and may grow without bound: it is what the operator put in.
  */
 export function systemAccountSpec(kind: SystemAccountKind): SystemAccountSpec {
   switch (kind) {
@@ -233,6 +235,7 @@ export function systemAccountSpec(kind: SystemAccountKind): SystemAccountSpec {
     case 'sweep-in-transit':
       return { normalSide: 'debit', flags: unlimited, hot: false }
     case 'suspense':
+    case 'operator-capital':
       return { normalSide: 'credit', flags: unlimited, hot: false }
     default:
       return assertNever(kind, 'systemAccountSpec')

@@ -17,6 +17,8 @@ export const systemAccountKinds = [
   'fee-revenue',
   'network-fee-expense',
   'suspense',
+  // Money the operator put in on purpose: gas station funding, cold-wallet holdings the ledger never saw.
+  'operator-capital',
 ] as const
 export type SystemAccountKind = (typeof systemAccountKinds)[number]
 

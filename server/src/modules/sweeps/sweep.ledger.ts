@@ -1,6 +1,6 @@
 import type { Queryable } from '../../db/pool.ts'
 import { assert } from '../../lib/assert.ts'
-import { createTransfers, getOrCreateAccount, getOrCreateSystemAccount } from '../ledger/ledger.service.ts'
+import { createTransfers, getOrCreateSystemAccount } from '../ledger/ledger.service.ts'
 import type { Metadata, SingleTransferRequest, SystemAccountKind } from '../ledger/ledger.types.ts'
 import { feePaid, nativeAssetId } from './sweep.state.ts'
 import type { GasSpent, Sweep } from './sweep.types.ts'
@@ -12,12 +12,6 @@ import type { GasSpent, Sweep } from './sweep.types.ts'
  * (debit-normal) is plus what the hot wallet holds. Ids are derived from the sweep id, so a replay is a
  * no-op, and each posting commits with the status change that causes it.
  */
-
-/**
- * Who paid in the gas station's native coin: the operator. Not `suspense` (that is the queue of money
- * nobody can explain yet, e.g. held deposits) — this money is explained, it is the operator's capital.
- */
-export const operatorCapitalPurpose = 'operator-capital'
 
 async function account(db: Queryable, kind: SystemAccountKind, assetId: string): Promise<string> {
   return (await getOrCreateSystemAccount(db, kind, assetId)).id
@@ -181,19 +175,15 @@ export async function bookGasStationFunding(
   input: { network: string; amount: bigint; reference: string },
 ): Promise<string> {
   const native = nativeAssetId(input.network)
-  const capital = await getOrCreateAccount(db, {
-    ownerType: 'system',
-    ownerId: 'sluice',
-    purpose: operatorCapitalPurpose,
-    assetId: native,
-    normalSide: 'credit',
-  })
+  // Who paid in the gas station's native coin: the operator. Not `suspense` (that is the queue of money
+  // nobody can explain yet, e.g. held deposits): this money is explained, it is the operator's capital.
+  const capital = await account(db, 'operator-capital', native)
   const [result] = await createTransfers(db, [
     {
       kind: 'single',
       id: `gas-funding:${input.network}:${input.reference}`,
       debitAccountId: await account(db, 'hot-wallet', native),
-      creditAccountId: capital.id,
+      creditAccountId: capital,
       assetId: native,
       amount: input.amount,
       code: 'gas-station-funding',

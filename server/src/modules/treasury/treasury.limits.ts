@@ -25,6 +25,19 @@ export const treasuryLimits = {
   gasLimitPercent: 125n,
   /** maxFee = base fee × 2 + tip (ethers' headroom: six full blocks of +12.5 %), as payouts. */
   baseFeeMultiplier: 2n,
+  /**
+   * Blocks per eth_getLogs call of the scan for top-ups from cold: the chain watcher's bound (Alchemy caps
+   * ranges at 2,000; chainLimits.blockRangeMax). The topics name the cold and hot addresses, so an answer
+   * holds a handful of logs; a provider's "too many results" still halves the range.
+   */
+  inflowScanBlockRangeMax: 2_000,
+  /**
+   * Ranges one watch-treasury run reads per network (100,000 blocks: two weeks of Ethereum, seven hours of
+   * Arbitrum). Bounds a run after a long outage; the cursor is kept, so the next run (60 s) goes on.
+   */
+  inflowScanRangesPerRunMax: 50,
+  /** Characters of the reason an operator gives when booking an inflow: a sentence with a ticket number. */
+  inflowReasonLengthMax: 500,
 } as const
 
 /** Relations between the limits, checked when the module loads. */
@@ -32,5 +45,7 @@ function assertTreasuryLimitRelations(): void {
   assert(treasuryLimits.sweepAttemptsMax >= 2, 'replacing needs room for a second attempt')
   assert(treasuryLimits.gasLimitPercent >= 100n, 'the gas limit must not be below the estimate')
   assert(treasuryLimits.baseFeeMultiplier >= 1n, 'the max fee must cover at least the current base fee')
+  assert(treasuryLimits.inflowScanBlockRangeMax >= 1, 'a scan range holds at least one block')
+  assert(treasuryLimits.inflowScanRangesPerRunMax >= 1, 'a scan run reads at least one range')
 }
 assertTreasuryLimitRelations()

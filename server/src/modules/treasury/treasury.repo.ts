@@ -2,6 +2,10 @@ import type { Address, Hex } from 'viem'
 import type { Queryable } from '../../db/pool.ts'
 import { assert } from '../../lib/assert.ts'
 import type {
+  BookedInflow,
+  HotWalletInflow,
+  InflowBookedBy,
+  InflowSource,
   TreasuryProposal,
   TreasuryProposalKind,
   TreasuryProposalStatus,
@@ -360,4 +364,171 @@ export async function takeHotWalletNonce(
     [input.network, address, nonce + 1],
   )
   return nonce
+}
+
+/** One booking of inflows on `network` at a time (the scan and the command): the cold wallet's balance read
+ * for its opening stays true until the transaction commits. */
+export async function lockInflows(db: Queryable, network: string): Promise<void> {
+  await db.query("select pg_advisory_xact_lock(hashtext('treasury-inflow:' || $1))", [network])
+}
+
+type InflowRow = {
+  id: string
+  network: string
+  tx_hash: string
+  log_index: number | null
+  asset_id: string
+  token_address: string | null
+  from_address: string
+  hot_wallet_address: string
+  amount: string
+  block_number: string
+  source: InflowSource
+  booked_by: InflowBookedBy
+  reason: string | null
+  proposal_id: string | null
+  opening_amount: string | null
+  booked_at: Date
+}
+
+function toInflow(row: InflowRow): BookedInflow {
+  return {
+    id: row.id,
+    network: row.network,
+    txHash: row.tx_hash as Hex,
+    logIndex: row.log_index ?? undefined,
+    assetId: row.asset_id,
+    tokenAddress: (row.token_address ?? undefined) as Address | undefined,
+    from: row.from_address as Address,
+    hotWalletAddress: row.hot_wallet_address as Address,
+    amount: BigInt(row.amount),
+    blockNumber: BigInt(row.block_number),
+    source: row.source,
+    bookedBy: row.booked_by,
+    reason: row.reason,
+    proposalId: row.proposal_id,
+    openingAmount: optionalBigint(row.opening_amount),
+    bookedAt: row.booked_at,
+  }
+}
+
+export async function selectInflow(db: Queryable, id: string): Promise<BookedInflow | undefined> {
+  const result = await db.query<InflowRow>('select * from treasury_inflows where id = $1', [id])
+  const row = result.rows[0]
+  return row === undefined ? undefined : toInflow(row)
+}
+
+export type InflowInsert = HotWalletInflow &
+  Readonly<{
+    id: string
+    bookedBy: InflowBookedBy
+    reason: string | undefined
+    proposalId: string | undefined
+    openingAmount: bigint
+  }>
+
+/** Inserts the audit row of a booking; the caller holds the network's inflow lock and checked it is new. */
+export async function insertInflow(db: Queryable, input: InflowInsert): Promise<BookedInflow> {
+  const result = await db.query<InflowRow>(
+    `insert into treasury_inflows (id, network, tx_hash, log_index, asset_id, token_address, from_address,
+       hot_wallet_address, amount, block_number, source, booked_by, reason, proposal_id, opening_amount)
+     values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
+     returning *`,
+    [
+      input.id,
+      input.network,
+      input.txHash.toLowerCase(),
+      input.logIndex ?? null,
+      input.assetId,
+      input.tokenAddress?.toLowerCase() ?? null,
+      input.from.toLowerCase(),
+      input.hotWalletAddress.toLowerCase(),
+      input.amount.toString(),
+      input.blockNumber.toString(),
+      input.source,
+      input.bookedBy,
+      input.reason ?? null,
+      input.proposalId ?? null,
+      input.openingAmount > 0n ? input.openingAmount.toString() : null,
+    ],
+  )
+  const row = result.rows[0]
+  assert(row !== undefined, 'an insert returns its row')
+  return toInflow(row)
+}
+
+/**
+ * The top-up proposal a top-up from cold mined at `blockTime` answers: the newest one of the asset made
+ * before it that is still open, or that the watch resolved after it (the watch reads the head, so it
+ * usually resolves the proposal long before the transfer is final and booked). A block's time is whole
+ * seconds, rounded down: a proposal made within that second still counts as made before.
+ */
+export async function selectAnsweredTopUpProposal(
+  db: Queryable,
+  network: string,
+  assetId: string,
+  blockTime: Date,
+): Promise<string | undefined> {
+  const result = await db.query<{ id: string }>(
+    `select id from treasury_proposals
+     where network = $1 and asset_id = $2 and kind = 'topup_from_cold'
+       and created_at < $3::timestamptz + interval '1 second'
+       and (status = 'open' or (status = 'resolved' and updated_at >= $3))
+     order by created_at desc, id desc limit 1`,
+    [network, assetId, blockTime],
+  )
+  return result.rows[0]?.id
+}
+
+export type InflowCursor = Readonly<{
+  coldAddress: Address
+  hotWalletAddress: Address
+  startedBlock: bigint
+  nextBlock: bigint
+}>
+
+export async function selectInflowCursor(db: Queryable, network: string): Promise<InflowCursor | undefined> {
+  const result = await db.query<{
+    cold_address: string
+    hot_wallet_address: string
+    started_block: string
+    next_block: string
+  }>('select * from treasury_inflow_cursors where network = $1', [network])
+  const row = result.rows[0]
+  if (row === undefined) return undefined
+  return {
+    coldAddress: row.cold_address as Address,
+    hotWalletAddress: row.hot_wallet_address as Address,
+    startedBlock: BigInt(row.started_block),
+    nextBlock: BigInt(row.next_block),
+  }
+}
+
+/** Starts the network's scan at `block` for this (cold, hot) pair, replacing a cursor kept for another. */
+export async function startInflowCursor(
+  db: Queryable,
+  input: Readonly<{ network: string; coldAddress: Address; hotWalletAddress: Address; block: bigint }>,
+): Promise<void> {
+  await db.query(
+    `insert into treasury_inflow_cursors (network, cold_address, hot_wallet_address, started_block, next_block)
+     values ($1, $2, $3, $4, $4)
+     on conflict (network) do update set cold_address = excluded.cold_address,
+       hot_wallet_address = excluded.hot_wallet_address, started_block = excluded.started_block,
+       next_block = excluded.next_block, updated_at = now()`,
+    [
+      input.network,
+      input.coldAddress.toLowerCase(),
+      input.hotWalletAddress.toLowerCase(),
+      input.block.toString(),
+    ],
+  )
+}
+
+/** Moves the cursor on, never back: two runs racing (a retried job) leave the furthest one. */
+export async function advanceInflowCursor(db: Queryable, network: string, nextBlock: bigint): Promise<void> {
+  await db.query(
+    `update treasury_inflow_cursors set next_block = greatest(next_block, $2), updated_at = now()
+     where network = $1`,
+    [network, nextBlock.toString()],
+  )
 }
