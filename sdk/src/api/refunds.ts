@@ -125,6 +125,13 @@ export const createRefund = defineOperation({
       description: 'The store’s available balance (plus the buyer credit) cannot cover it: funds were moved.',
     },
     {
+      code: 'refund-buyer-credit-pending',
+      status: 409,
+      description:
+        'Part of the invoice’s buyer credit (an overpayment, or a refund whose payout ended unpaid) waits ' +
+        'for the store’s available balance; nothing was written. Retry later with a new Idempotency-Key.',
+    },
+    {
       code: 'amount-precision-exceeded',
       status: 422,
       description: 'More fraction digits than the asset has.',

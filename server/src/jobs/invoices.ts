@@ -24,7 +24,8 @@ export function invoiceContext(
  * Re-evaluates one invoice after one of its payments changed (enqueued by the payments module, with the
  * change). When the store's available balance cannot yet cover the buyer credit an overpayment owes, the
  * evaluation commits what it can and this job runs again later, until it is all credited: each excess
- * arrives with a payment whose finalization enqueued such a job.
+ * arrives with a payment whose finalization enqueued such a job. A refund opened meanwhile credits it
+ * first or is refused (openRefund); the retry then finds nothing left to credit.
  */
 export function createEvaluateInvoiceHandler(pool: Pool, context: InvoiceContext): [string, JobHandler] {
   return [

@@ -34,7 +34,9 @@ export function createPayOutRefundHandler(
 /**
  * `refund-payout-ended` (written by the database when a refund's payout or its canary ends, migration
  * 0025): the buyer-credit part of a refund its payout did not pay goes back to the buyer credit. If the
- * store has meanwhile spent what the payout's end released, it is tried again later, until it can.
+ * store has meanwhile spent what the payout's end released, it is tried again later, until it can. A
+ * refund of the invoice opened meanwhile returns it first or is refused (openRefund); the retry then
+ * replays that transfer.
  */
 export function createRefundPayoutEndedHandler(pool: Pool): [string, JobHandler] {
   return [

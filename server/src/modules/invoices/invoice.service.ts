@@ -479,6 +479,26 @@ export async function reevaluateInvoiceWithCredit(
   })
 }
 
+/**
+ * Tops a settled invoice's buyer credit up to what its overpayment owes, in the caller's transaction, as
+ * every evaluation of it does (creditOverpayment): locks the invoice row first, the lock evaluations take,
+ * so neither can credit what the other did. For a refund about to split itself between the buyer credit
+ * and the store's balance (docs/adr/0013). Returns true when part of it still waits for the store's
+ * available balance. An invoice not settled owes nothing yet; another store's invoice is not found.
+ */
+export async function topUpBuyerCredit(
+  client: PoolClient,
+  merchantId: string,
+  invoiceId: string,
+  context: InvoiceContext,
+): Promise<boolean> {
+  const row = await selectInvoice(client, invoiceId, { forUpdate: true })
+  if (row === undefined || row.merchant_id !== merchantId) throw invoiceNotFound()
+  // Settled stays settled (evaluateInvoice): the stored status is the one an evaluation would credit for.
+  if (row.status !== 'settled') return false
+  return await creditOverpayment(client, await loadView(client, row, context))
+}
+
 /** The ledger code of an overpayment moved to the buyer credit; what was credited so far is read by it. */
 const overpaymentCode = 'invoice-overpayment'
 

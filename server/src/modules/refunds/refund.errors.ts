@@ -25,6 +25,19 @@ export const refundExceedsBalance = () =>
     409,
     'the store’s available balance cannot cover this refund (funds were paid out or are reserved)',
   )
+/**
+ * Part of the invoice's buyer credit is still owed (an overpayment not yet credited, or a refund's unpaid
+ * buyer-credit part not yet returned) and the store's available balance cannot cover it now: a refund
+ * split against the credit as it stands would take that part from the store a second time.
+ */
+export const refundBuyerCreditPending = (cause?: unknown) =>
+  new AppError(
+    'refund-buyer-credit-pending',
+    409,
+    'part of this invoice’s buyer credit waits for the store’s available balance (an overpayment or an ' +
+      'unpaid refund to credit back): retry later, with a new Idempotency-Key, once funds are available',
+    { cause },
+  )
 export const refundsPerInvoiceExceeded = (max: number) =>
   new AppError('refunds-per-invoice-exceeded', 409, `an invoice has at most ${max} refunds`)
 export const refundStatusConflict = (status: string, action: string) =>

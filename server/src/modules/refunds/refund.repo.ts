@@ -126,15 +126,16 @@ export async function selectRefundByTokenHash(
   return one(result.rows, now)
 }
 
-/** Refunds of an invoice, newest first (at most refundsPerInvoiceMax exist). */
+/** Refunds of an invoice, newest first (at most refundsPerInvoiceMax exist); `forUpdate` locks them all. */
 export async function selectInvoiceRefunds(
   db: Queryable,
   invoiceId: string,
   now: Date,
   limit: number,
+  options: { forUpdate?: boolean } = {},
 ): Promise<Refund[]> {
   const result = await db.query<RefundRow>(
-    'select * from refunds where invoice_id = $1 order by id desc limit $2',
+    `select * from refunds where invoice_id = $1 order by id desc limit $2${options.forUpdate === true ? ' for update' : ''}`,
     [invoiceId, limit],
   )
   return result.rows.map((row) => toRefund(row, now))

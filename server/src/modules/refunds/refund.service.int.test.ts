@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createTestDatabase, type TestDatabase } from '../../../test/setup/database.ts'
 import { offlineNetwork } from '../../../test/setup/offline-network.ts'
 import { withTransaction } from '../../db/tx.ts'
+import { createEvaluateInvoiceHandler } from '../../jobs/invoices.ts'
 import { createRefundPayoutEndedHandler } from '../../jobs/refunds.ts'
 import { RetryLater } from '../../jobs/runner.ts'
 import { createLogger } from '../../lib/logger.ts'
@@ -17,6 +18,7 @@ import {
   getInvoice,
   type InvoiceContext,
   reevaluateInvoice,
+  topUpBuyerCredit,
 } from '../invoices/invoice.service.ts'
 import { createRawMasterKeyProvider } from '../keys/key.master.ts'
 import { exportAccountXpub, initKeys } from '../keys/key.service.ts'
@@ -67,10 +69,19 @@ const context: InvoiceContext = {
 }
 let block = 100n
 
+let provider: ReturnType<typeof createRawMasterKeyProvider>
+
 /** An invoice of `amount` USDT paid with each of `payments` (minor units), final and evaluated. */
 async function paidInvoice(amount: string, payments: readonly bigint[]): Promise<string> {
+  const invoiceId = await payInvoice(merchantId, amount, payments)
+  await reevaluateInvoice(database.pool, invoiceId, context)
+  return invoiceId
+}
+
+/** As paidInvoice, for `merchant`, its payments final (the store's balance credited) but not evaluated. */
+async function payInvoice(merchant: string, amount: string, payments: readonly bigint[]): Promise<string> {
   const view = await withTransaction(database.pool, (client) =>
-    createInvoice(client, { merchantId, amount, currency: 'USDT' }, context),
+    createInvoice(client, { merchantId: merchant, amount, currency: 'USDT' }, context),
   )
   const address = view.options[0]?.address as string
   for (const paid of payments) {
@@ -98,7 +109,6 @@ async function paidInvoice(amount: string, payments: readonly bigint[]): Promise
       { creditingHalted: false },
     ),
   )
-  await reevaluateInvoice(database.pool, view.row.id, context)
   return view.row.id
 }
 
@@ -123,10 +133,10 @@ async function codeOf(promise: Promise<unknown>): Promise<string> {
   throw new Error('expected a refusal')
 }
 
-async function merchantAvailable(): Promise<bigint> {
+async function merchantAvailable(merchant = merchantId): Promise<bigint> {
   const account = await getOrCreateAccount(database.pool, {
     ownerType: 'merchant',
-    ownerId: merchantId,
+    ownerId: merchant,
     purpose: 'available',
     assetId: asset,
     normalSide: 'credit',
@@ -135,9 +145,49 @@ async function merchantAvailable(): Promise<bigint> {
   return (await getAccountBalance(database.pool, account.id)).available
 }
 
+/** The invoice's buyer credit: [posted, available] (zeros while it has no account). */
+async function buyerCredit(invoiceId: string): Promise<[bigint, bigint]> {
+  const credit = (await listOwnerBalances(database.pool, 'customer', invoiceId)).find(
+    (balance) => balance.account.purpose === 'buyer-credit',
+  )
+  return [credit?.posted ?? 0n, credit?.available ?? 0n]
+}
+
+/** Runs the refund's refund-payout-ended jobs as the worker would (`times` each: a retry), then drops them. */
+async function runPayoutEndedJobs(refundId: string, times = 1): Promise<string[]> {
+  const jobs = await database.pool.query<{ id: string; payload: Record<string, unknown> }>(
+    "select id, payload from jobs where kind = $1 and payload->>'refund_id' = $2 order by id",
+    [refundPayoutEndedJobKind, refundId],
+  )
+  const [, handle] = createRefundPayoutEndedHandler(database.pool)
+  const outcomes: string[] = []
+  for (const job of jobs.rows) {
+    for (let run = 0; run < times; run += 1) {
+      try {
+        await handle(
+          {
+            id: job.id,
+            kind: refundPayoutEndedJobKind,
+            payload: job.payload,
+            attempts: 1,
+            attemptsMax: 25,
+          },
+          new AbortController().signal,
+        )
+        outcomes.push('done')
+      } catch (error) {
+        if (!(error instanceof RetryLater)) throw error
+        outcomes.push('retry-later')
+      }
+    }
+    if (outcomes.at(-1) === 'done') await database.pool.query('delete from jobs where id = $1', [job.id])
+  }
+  return outcomes
+}
+
 beforeAll(async () => {
   database = await createTestDatabase()
-  const provider = createRawMasterKeyProvider(randomBytes(32))
+  provider = createRawMasterKeyProvider(randomBytes(32))
   await initKeys(database.pool, provider)
   merchantId = (await createMerchant(database.pool, { name: 'Refund Store' })).merchant.id
   await exportAccountXpub(database.pool, provider, merchantId)
@@ -501,51 +551,12 @@ describe('a refund becomes a payout', () => {
 describe('a refund whose payout ends unpaid', () => {
   const payoutContext = { networks: [network], now: () => new Date(nowMs) }
 
-  async function buyerCredit(invoiceId: string): Promise<[bigint, bigint]> {
-    const credit = (await listOwnerBalances(database.pool, 'customer', invoiceId)).find(
-      (balance) => balance.account.purpose === 'buyer-credit',
-    )
-    return [credit?.posted ?? -1n, credit?.available ?? -1n]
-  }
-
   async function requestPayout(invoiceId: string, amount: string, destination: string) {
     const { refund, linkToken } = await open(invoiceId, amount)
     await submitRefundDestination(database.pool, linkToken, destination, context.now())
     const result = await payOutRefund(database.pool, refund.id, payoutContext)
     if (result.kind !== 'requested') throw new Error(`expected a payout, got ${result.kind}`)
     return { refund, payoutId: result.payoutId }
-  }
-
-  /** Runs the refund's refund-payout-ended jobs as the worker would (`times` each: a retry), then drops them. */
-  async function runPayoutEndedJobs(refundId: string, times = 1): Promise<string[]> {
-    const jobs = await database.pool.query<{ id: string; payload: Record<string, unknown> }>(
-      "select id, payload from jobs where kind = $1 and payload->>'refund_id' = $2 order by id",
-      [refundPayoutEndedJobKind, refundId],
-    )
-    const [, handle] = createRefundPayoutEndedHandler(database.pool)
-    const outcomes: string[] = []
-    for (const job of jobs.rows) {
-      for (let run = 0; run < times; run += 1) {
-        try {
-          await handle(
-            {
-              id: job.id,
-              kind: refundPayoutEndedJobKind,
-              payload: job.payload,
-              attempts: 1,
-              attemptsMax: 25,
-            },
-            new AbortController().signal,
-          )
-          outcomes.push('done')
-        } catch (error) {
-          if (!(error instanceof RetryLater)) throw error
-          outcomes.push('retry-later')
-        }
-      }
-      if (outcomes.at(-1) === 'done') await database.pool.query('delete from jobs where id = $1', [job.id])
-    }
-    return outcomes
   }
 
   it('returns the buyer-credit part once when the payout is cancelled, for a new refund to use', async () => {
@@ -660,4 +671,209 @@ describe('a refund whose payout ends unpaid', () => {
     const again = await open(invoiceId, '11')
     expect([again.refund.fromBuyerCredit, again.refund.fromMerchantBalance]).toEqual([6_000_000n, 5_000_000n])
   })
+})
+
+// A refund never splits itself against a buyer credit that is still owed something (review, 2026-11-22):
+// while an overpayment credit or a refund's credit return waits for the store's balance, the buyer credit
+// reads short, a refund took the difference from the store, and the credit landing later took it from the
+// store again. The store then lost the excess twice, depending on whether a job ran before the refund.
+describe('a refund while the buyer credit is owed something', () => {
+  const payoutContext = { networks: [network], now: () => new Date(nowMs) }
+
+  async function newStore(): Promise<string> {
+    const name = `Credit Store ${randomBytes(3).toString('hex')}`
+    const id = (await createMerchant(database.pool, { name })).merchant.id
+    await exportAccountXpub(database.pool, provider, id)
+    return id
+  }
+
+  /** Reserves `amount` of the store's available balance, as a payout does; returns its void (the payout fails). */
+  async function reserve(merchant: string, amount: bigint): Promise<() => Promise<unknown>> {
+    const id = `test-reserve:${randomBytes(6).toString('hex')}`
+    const store = await getOrCreateAccount(database.pool, {
+      ownerType: 'merchant',
+      ownerId: merchant,
+      purpose: 'available',
+      assetId: asset,
+      normalSide: 'credit',
+      flags: { debitsMustNotExceedCredits: true },
+    })
+    await createTransfer(database.pool, {
+      kind: 'pending',
+      id,
+      debitAccountId: store.id,
+      creditAccountId: (await getOrCreateSystemAccount(database.pool, 'payout-clearing', asset)).id,
+      assetId: asset,
+      amount,
+      code: 'test-reserve',
+      timeoutMs: 3_600_000,
+    })
+    return () => createTransfer(database.pool, { kind: 'void', id: `${id}:void`, pendingId: id })
+  }
+
+  /** Runs the invoice's evaluate-invoice job once, as the worker would. */
+  async function runEvaluateJob(invoiceId: string): Promise<'done' | 'retry-later'> {
+    const [, evaluate] = createEvaluateInvoiceHandler(database.pool, context)
+    try {
+      await evaluate(
+        {
+          id: '1',
+          kind: 'evaluate-invoice',
+          payload: { invoice_id: invoiceId },
+          attempts: 1,
+          attemptsMax: 25,
+        },
+        new AbortController().signal,
+      )
+      return 'done'
+    } catch (error) {
+      if (error instanceof RetryLater) return 'retry-later'
+      throw error
+    }
+  }
+
+  const openFor = (merchant: string, invoiceId: string, amount: string) =>
+    open(invoiceId, amount, { merchantId: merchant })
+
+  async function openedEvents(invoiceId: string): Promise<number> {
+    const result = await database.pool.query<{ count: number }>(
+      "select count(*)::int as count from events where type = 'refund.opened' and payload->>'invoice_id' = $1",
+      [invoiceId],
+    )
+    return result.rows[0]?.count ?? -1
+  }
+
+  /** A 10 USDT invoice paid 15, its 5 excess refunded after the evaluation credited it, or before. */
+  async function refundExcess(order: 'credit-then-refund' | 'refund-then-deferred-credit') {
+    const store = await newStore()
+    const invoiceId = await payInvoice(store, '10', [15_000_000n])
+    if (order === 'refund-then-deferred-credit') {
+      // A payout reserves the store's whole balance before the evaluation runs: the credit is deferred.
+      const fail = await reserve(store, await merchantAvailable(store))
+      expect(await runEvaluateJob(invoiceId)).toBe('retry-later')
+      expect(await buyerCredit(invoiceId)).toEqual([0n, 0n])
+      // That payout fails (the balance is back) before the job's 10-minute retry.
+      await fail()
+    } else {
+      expect(await runEvaluateJob(invoiceId)).toBe('done')
+    }
+    const { refund } = await openFor(store, invoiceId, '5')
+    // The job's retry then credits nothing more.
+    expect(await runEvaluateJob(invoiceId)).toBe('done')
+    return {
+      split: [refund.fromBuyerCredit, refund.fromMerchantBalance],
+      store: await merchantAvailable(store),
+      buyerCredit: await buyerCredit(invoiceId),
+    }
+  }
+
+  it('takes an excess the evaluation has deferred from the buyer credit, as in the normal order', async () => {
+    const normal = await refundExcess('credit-then-refund')
+    // The refund takes the 5 excess from the buyer credit (posted 5, reserved); the store keeps the 10 due.
+    expect(normal).toEqual({
+      split: [5_000_000n, 0n],
+      store: 10_000_000n,
+      buyerCredit: [5_000_000n, 0n],
+    })
+    // Deferred: the refund completes the credit first, then takes from it. The excess leaves the store once.
+    expect(await refundExcess('refund-then-deferred-credit')).toEqual(normal)
+  }, 60_000)
+
+  it('refuses while the store cannot cover what the overpayment owes the buyer credit, writing nothing', async () => {
+    const store = await newStore()
+    const invoiceId = await payInvoice(store, '10', [15_000_000n])
+    // Two payouts reserve the store's whole balance: the evaluation can credit none of the 5 excess.
+    const failMost = await reserve(store, 13_000_000n)
+    const failRest = await reserve(store, 2_000_000n)
+    expect(await runEvaluateJob(invoiceId)).toBe('retry-later')
+    // One fails: 2 are available, less than the 5 owed. Split now, a refund of 2 would come from the
+    // store, and the 5 credited later would come from the store again.
+    await failRest()
+    expect(await codeOf(openFor(store, invoiceId, '2'))).toBe('refund-buyer-credit-pending')
+    expect(await listInvoiceRefunds(database.pool, store, invoiceId, context)).toEqual([])
+    expect(await openedEvents(invoiceId)).toBe(0)
+    expect(await buyerCredit(invoiceId)).toEqual([0n, 0n])
+    expect(await merchantAvailable(store)).toBe(2_000_000n)
+
+    // The other fails too: the refund completes the credit first, then takes from it.
+    await failMost()
+    const { refund } = await openFor(store, invoiceId, '2')
+    expect([refund.fromBuyerCredit, refund.fromMerchantBalance]).toEqual([2_000_000n, 0n])
+    expect(await buyerCredit(invoiceId)).toEqual([5_000_000n, 3_000_000n])
+    expect(await merchantAvailable(store)).toBe(10_000_000n)
+    // The job's retry finds nothing left to credit.
+    expect(await runEvaluateJob(invoiceId)).toBe('done')
+    expect(await buyerCredit(invoiceId)).toEqual([5_000_000n, 3_000_000n])
+    expect(await merchantAvailable(store)).toBe(10_000_000n)
+  }, 60_000)
+
+  it('refuses while an unpaid refund’s buyer credit cannot go back yet; once it can, returns it first', async () => {
+    const store = await newStore()
+    const invoiceId = await payInvoice(store, '1', [3_000_000n])
+    expect(await runEvaluateJob(invoiceId)).toBe('done')
+    const first = await openFor(store, invoiceId, '2')
+    expect([first.refund.fromBuyerCredit, first.refund.fromMerchantBalance]).toEqual([2_000_000n, 0n])
+    await submitRefundDestination(database.pool, first.linkToken, buyer, context.now())
+    const requested = await payOutRefund(database.pool, first.refund.id, payoutContext)
+    if (requested.kind !== 'requested') throw new Error(`expected a payout, got ${requested.kind}`)
+    await cancelPayout(database.pool, { merchantId: store, id: requested.payoutId, apiKeyId: 'key_test' })
+    // Before refund-payout-ended runs, another payout reserves what the cancel released, but 1.
+    const fail = await reserve(store, 2_000_000n)
+    expect(await merchantAvailable(store)).toBe(1_000_000n)
+    // The 2 owed back to the buyer credit do not fit in 1: a refund of 1 is refused, nothing is written.
+    expect(await codeOf(openFor(store, invoiceId, '1'))).toBe('refund-buyer-credit-pending')
+    const refunds = await listInvoiceRefunds(database.pool, store, invoiceId, context)
+    expect(refunds.map((refund) => refund.id)).toEqual([first.refund.id])
+    expect(await openedEvents(invoiceId)).toBe(1)
+    expect(await buyerCredit(invoiceId)).toEqual([0n, 0n])
+    expect(await merchantAvailable(store)).toBe(1_000_000n)
+    expect(await getTransfer(database.pool, `refund:${first.refund.id}:credit-returned`)).toBeUndefined()
+
+    // That payout fails: the next refund returns the 2 first, then takes from the buyer credit.
+    await fail()
+    const second = await openFor(store, invoiceId, '1')
+    expect([second.refund.fromBuyerCredit, second.refund.fromMerchantBalance]).toEqual([1_000_000n, 0n])
+    expect(await buyerCredit(invoiceId)).toEqual([2_000_000n, 1_000_000n])
+    expect(await merchantAvailable(store)).toBe(1_000_000n)
+    // The job then replays the same return: nothing more moves.
+    expect(await runPayoutEndedJobs(first.refund.id, 2)).toEqual(['done', 'done'])
+    expect(await buyerCredit(invoiceId)).toEqual([2_000_000n, 1_000_000n])
+    expect(await merchantAvailable(store)).toBe(1_000_000n)
+  }, 60_000)
+
+  it('waits for an evaluation crediting the buyer credit, then takes from what it credited', async () => {
+    const store = await newStore()
+    const invoiceId = await payInvoice(store, '10', [15_000_000n])
+    const fail = await reserve(store, 15_000_000n)
+    expect(await runEvaluateJob(invoiceId)).toBe('retry-later')
+    await fail()
+    // The job's retry has credited the 5, its transaction still open, when the store opens a refund.
+    let credited!: () => void
+    let commit!: () => void
+    const creditedNow = new Promise<void>((resolve) => {
+      credited = resolve
+    })
+    const committing = new Promise<void>((resolve) => {
+      commit = resolve
+    })
+    const evaluation = withTransaction(database.pool, async (client) => {
+      const waiting = await topUpBuyerCredit(client, store, invoiceId, context)
+      credited()
+      await committing
+      return waiting
+    })
+    await creditedNow
+    let refundSettled = false
+    const refund = openFor(store, invoiceId, '5').finally(() => {
+      refundSettled = true
+    })
+    await new Promise((resolve) => setTimeout(resolve, 300))
+    expect(refundSettled).toBe(false)
+    commit()
+    expect(await evaluation).toBe(false)
+    const { refund: opened } = await refund
+    expect([opened.fromBuyerCredit, opened.fromMerchantBalance]).toEqual([5_000_000n, 0n])
+    expect(await merchantAvailable(store)).toBe(10_000_000n)
+    expect(await buyerCredit(invoiceId)).toEqual([5_000_000n, 0n])
+  }, 60_000)
 })

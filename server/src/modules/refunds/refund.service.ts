@@ -7,11 +7,18 @@ import { withTransaction } from '../../db/tx.ts'
 import { isAppError } from '../../lib/errors.ts'
 import { type IdPrefix, newId } from '../../lib/ids.ts'
 import { recordEvent } from '../events/event.service.ts'
-import { getInvoice, type InvoiceContext, type InvoiceView } from '../invoices/invoice.service.ts'
+import {
+  getInvoice,
+  type InvoiceContext,
+  type InvoiceView,
+  topUpBuyerCredit,
+} from '../invoices/invoice.service.ts'
 import {
   createTransfers,
+  getAccountBalance,
   getOrCreateAccount,
   getOrCreateSystemAccount,
+  getTransfer,
   listOwnerBalances,
 } from '../ledger/ledger.service.ts'
 import type { TransferRequest } from '../ledger/ledger.types.ts'
@@ -21,6 +28,7 @@ import {
   invoiceNotRefundable,
   refundAmountInvalid,
   refundAssetInvalid,
+  refundBuyerCreditPending,
   refundCancelled,
   refundExceedsBalance,
   refundExceedsRefundable,
@@ -154,23 +162,44 @@ async function reserveRefund(
   }
 }
 
-/** The refundable amount of the invoice in the asset now (refunds of the invoice must be locked). */
-async function refundableIn(
+/**
+ * A refund of the invoice with its payout and that payout's canary (none before its payout is requested),
+ * read once: what counts as held and what goes back to the buyer credit are decided from the same read.
+ */
+type RefundHolding = Readonly<{ refund: Refund; payoutParts: readonly Payout[] }>
+
+/** A refund's payout and its canary (docs/adr/0015), if a payout carries the refund. */
+async function payoutPartsOf(db: Queryable, refund: Refund): Promise<Payout[]> {
+  if (refund.payoutId === null) return []
+  const payout = await getPayout(db, refund.merchantId, refund.payoutId)
+  if (payout.canaryPayoutId === null) return [payout]
+  return [payout, await getPayout(db, refund.merchantId, payout.canaryPayoutId)]
+}
+
+/**
+ * Locks every refund of the invoice (refunds of the invoice must be serialised already) and reads their
+ * payouts. Locking them all orders this transaction with pay-out-refund, refund-payout-ended and cancel,
+ * which each lock one refund row before they move its money.
+ */
+async function lockRefundHoldings(
   client: PoolClient,
-  view: InvoiceView,
-  assetId: string,
+  invoiceId: string,
   now: Date,
-): Promise<bigint> {
-  const refunds = await selectInvoiceRefunds(client, view.row.id, now, refundLimits.refundsPerInvoiceMax)
-  if (refunds.length >= refundLimits.refundsPerInvoiceMax)
-    throw refundsPerInvoiceExceeded(refundLimits.refundsPerInvoiceMax)
+): Promise<RefundHolding[]> {
+  const max = refundLimits.refundsPerInvoiceMax
+  const refunds = await selectInvoiceRefunds(client, invoiceId, now, max, { forUpdate: true })
+  if (refunds.length >= max) throw refundsPerInvoiceExceeded(max)
+  const holdings: RefundHolding[] = []
+  for (const refund of refunds) holdings.push({ refund, payoutParts: await payoutPartsOf(client, refund) })
+  return holdings
+}
+
+/** The refundable amount of the invoice in the asset, given its refunds (locked) and their payouts. */
+function refundableIn(view: InvoiceView, assetId: string, holdings: readonly RefundHolding[]): bigint {
   let refunded = 0n
-  for (const refund of refunds) {
+  for (const { refund, payoutParts } of holdings) {
     if (refund.assetId !== assetId || !refundHoldsMoney(refund.status)) continue
-    refunded +=
-      refund.payoutId === null
-        ? refund.amount
-        : await heldByPayout(client, refund.merchantId, refund.payoutId)
+    refunded += refund.payoutId === null ? refund.amount : heldByPayout(payoutParts)
   }
   return refundableMinor(finalPaidMinor(view, assetId), refunded)
 }
@@ -181,30 +210,68 @@ async function refundableIn(
  * the buyer before the rest ended unpaid: its amount stays counted unless it ended unpaid too. The
  * payout and its canary add up to the refund's amount.
  */
-async function heldByPayout(db: Queryable, merchantId: string, payoutId: string): Promise<bigint> {
-  const payout = await getPayout(db, merchantId, payoutId)
-  const canary =
-    payout.canaryPayoutId === null ? undefined : await getPayout(db, merchantId, payout.canaryPayoutId)
-  return [payout, canary].reduce(
-    (held, part) => (part === undefined || payoutEndedUnpaid(part) ? held : held + part.amount),
-    0n,
-  )
+function heldByPayout(parts: readonly Payout[]): bigint {
+  return parts.reduce((held, part) => (payoutEndedUnpaid(part) ? held : held + part.amount), 0n)
 }
 
 const payoutEndedUnpaid = (payout: Payout) =>
   payout.status === 'failed' || payout.status === 'cancelled' || payout.status === 'blocked'
 
 /**
+ * Brings the invoice's buyer credit up to what it is owed before a refund splits itself against it: the
+ * overpayment not credited yet (topUpBuyerCredit, as the evaluate-invoice job does) and the buyer-credit
+ * parts that refunds' payouts ended without paying and that were not returned yet (as the
+ * refund-payout-ended job does). A split read while either waits would take that part from the store's
+ * balance, and the credit landing later would take it from the store a second time. What the store's
+ * available balance cannot cover now refuses the refund (`refund-buyer-credit-pending`); the caller's
+ * transaction then rolls back whatever this wrote.
+ */
+async function settleBuyerCredit(
+  client: PoolClient,
+  input: OpenRefundInput,
+  holdings: readonly RefundHolding[],
+  context: InvoiceContext,
+): Promise<void> {
+  try {
+    if (await topUpBuyerCredit(client, input.merchantId, input.invoiceId, context))
+      throw refundBuyerCreditPending()
+    for (const { refund, payoutParts } of holdings) {
+      const owed = creditToReturn(refund, payoutParts)
+      if (owed.kind !== 'return' || (await getTransfer(client, creditReturnId(refund))) !== undefined)
+        continue
+      const available = await getAccountBalance(
+        client,
+        (await ledgerAccount(client, 'merchant', refund.merchantId, 'available', refund.assetId)).id,
+      )
+      if (available.available < owed.amount) throw refundBuyerCreditPending()
+      await transferCreditBack(client, refund, owed)
+    }
+  } catch (error) {
+    // Spent between the read and the write (another payout reserved it): the same answer, same reason.
+    if (isAppError(error) && error.code === 'insufficient-funds') throw refundBuyerCreditPending(error)
+    throw error
+  }
+}
+
+/**
  * Opens a refund in the caller's transaction: checks the invoice and the amount against what is
- * refundable, reserves the money in the ledger, writes the refund (with its link token's hash) and its
- * `refund.opened` event. Refunds of one invoice are serialised, so two concurrent refunds cannot both
- * fit under the same bound. Returns the token: the only time it exists outside the buyer's hands.
+ * refundable, brings the invoice's buyer credit up to what it is owed (or refuses with
+ * `refund-buyer-credit-pending` when the store's balance cannot cover that now), reserves the money in
+ * the ledger, writes the refund (with its link token's hash) and its `refund.opened` event. Refunds of
+ * one invoice are serialised, so two concurrent refunds cannot both fit under the same bound. Returns the
+ * token: the only time it exists outside the buyer's hands.
  */
 export async function openRefund(
   client: PoolClient,
   input: OpenRefundInput,
   context: InvoiceContext,
 ): Promise<RefundWithLink> {
+  // Locks, always in this order where a transaction takes more than one: the invoice's refunds (advisory),
+  // the invoice's refund rows, the invoice row, ledger accounts (taken by the ledger's writes, last). The
+  // evaluate-invoice job takes the invoice row, then ledger accounts; pay-out-refund, refund-payout-ended
+  // and cancel take one refund row, then ledger accounts (pay-out-refund: policy windows in between);
+  // nothing takes the advisory lock or a refund row after the invoice row or a ledger account, so none of
+  // them can wait on this transaction while it waits on them.
   await lockInvoiceRefunds(client, input.invoiceId)
   const view = await getInvoice(client, input.merchantId, input.invoiceId, context)
   if (!invoiceRefundable(view.row)) throw invoiceNotRefundable(view.row.status, view.row.exception)
@@ -213,7 +280,10 @@ export async function openRefund(
     throw refundAssetInvalid(input.assetId)
   const amount = parseRefundAmount(input.amount, line.token.decimals)
   const now = context.now()
-  const refundable = await refundableIn(client, view, input.assetId, now)
+  const holdings = await lockRefundHoldings(client, input.invoiceId, now)
+  // Never split against a buyer credit that is still owed something (docs/adr/0013, 2026-11-22).
+  await settleBuyerCredit(client, input, holdings, context)
+  const refundable = refundableIn(view, input.assetId, holdings)
   if (amount > refundable)
     throw refundExceedsRefundable(formatUnits(refundable, line.token.decimals), input.assetId)
   const id = newId(refundIdPrefix, now.getTime())
@@ -531,46 +601,73 @@ export async function followRefundPayout(
 
 const payoutEnded = (payout: Payout) => payout.status === 'finalized' || payoutEndedUnpaid(payout)
 
+type CreditReturn =
+  | Readonly<{ kind: 'return'; amount: bigint; payoutId: string }>
+  | Readonly<{ kind: 'nothing-to-do'; reason: string }>
+
 /**
- * Returns to the buyer credit what the refund took from it and its payout did not pay (refund row locked).
- * What reached the buyer is counted against the buyer-credit part first, as the refund took that part
- * first: with a canary paid and the rest failed, only the buyer credit beyond the canary goes back.
+ * What the refund took from the buyer credit and its payout did not pay, once the payout and its canary
+ * have both ended (final). What reached the buyer is counted against the buyer-credit part first, as the
+ * refund took that part first: with a canary paid and the rest failed, only the buyer credit beyond the
+ * canary goes back.
  */
-async function returnUnpaidBuyerCredit(client: PoolClient, refund: Refund): Promise<RefundPayoutEndResult> {
+function creditToReturn(refund: Refund, payoutParts: readonly Payout[]): CreditReturn {
   if (refund.storedStatus !== 'payout_requested' || refund.payoutId === null)
     return { kind: 'nothing-to-do', reason: `refund is ${refund.status}` }
   if (refund.fromBuyerCredit === 0n)
     return { kind: 'nothing-to-do', reason: 'nothing came from the buyer credit' }
-  const payout = await getPayout(client, refund.merchantId, refund.payoutId)
-  const canary =
-    payout.canaryPayoutId === null
-      ? undefined
-      : await getPayout(client, refund.merchantId, payout.canaryPayoutId)
-  const parts = canary === undefined ? [payout] : [payout, canary]
-  if (!parts.every(payoutEnded)) return { kind: 'nothing-to-do', reason: 'its payout has not ended' }
-  const paid = parts.reduce((sum, part) => (part.status === 'finalized' ? sum + part.amount : sum), 0n)
+  if (payoutParts.length === 0 || !payoutParts.every(payoutEnded))
+    return { kind: 'nothing-to-do', reason: 'its payout has not ended' }
+  const paid = payoutParts.reduce((sum, part) => (part.status === 'finalized' ? sum + part.amount : sum), 0n)
   if (paid >= refund.fromBuyerCredit) return { kind: 'nothing-to-do', reason: 'the buyer credit was paid' }
-  const amount = refund.fromBuyerCredit - paid
-  const account = (ownerType: 'merchant' | 'customer', ownerId: string, purpose: string) =>
-    getOrCreateAccount(client, {
-      ownerType,
-      ownerId,
-      purpose,
-      assetId: refund.assetId,
-      normalSide: 'credit',
-      flags: { debitsMustNotExceedCredits: true },
-    })
+  return { kind: 'return', amount: refund.fromBuyerCredit - paid, payoutId: refund.payoutId }
+}
+
+/** The one transfer that returns a refund's unpaid buyer-credit part: a second run replays it. */
+const creditReturnId = (refund: Refund) => `refund:${refund.id}:credit-returned`
+
+const ledgerAccount = (
+  client: PoolClient,
+  ownerType: 'merchant' | 'customer',
+  ownerId: string,
+  purpose: string,
+  assetId: string,
+) =>
+  getOrCreateAccount(client, {
+    ownerType,
+    ownerId,
+    purpose,
+    assetId,
+    normalSide: 'credit',
+    flags: { debitsMustNotExceedCredits: true },
+  })
+
+/** Moves the part from the store's available balance, where the payout's void returned it, to the credit. */
+async function transferCreditBack(
+  client: PoolClient,
+  refund: Refund,
+  owed: Readonly<{ amount: bigint; payoutId: string }>,
+): Promise<void> {
+  const { assetId } = refund
   await createTransfers(client, [
     {
       kind: 'single',
-      id: `refund:${refund.id}:credit-returned`,
-      debitAccountId: (await account('merchant', refund.merchantId, 'available')).id,
-      creditAccountId: (await account('customer', refund.invoiceId, 'buyer-credit')).id,
-      assetId: refund.assetId,
-      amount,
+      id: creditReturnId(refund),
+      debitAccountId: (await ledgerAccount(client, 'merchant', refund.merchantId, 'available', assetId)).id,
+      creditAccountId: (await ledgerAccount(client, 'customer', refund.invoiceId, 'buyer-credit', assetId))
+        .id,
+      assetId,
+      amount: owed.amount,
       code: 'refund-credit-returned',
-      metadata: { refund_id: refund.id, payout_id: payout.id },
+      metadata: { refund_id: refund.id, payout_id: owed.payoutId },
     },
   ])
-  return { kind: 'returned', amount }
+}
+
+/** Returns to the buyer credit what the refund took from it and its payout did not pay (refund row locked). */
+async function returnUnpaidBuyerCredit(client: PoolClient, refund: Refund): Promise<RefundPayoutEndResult> {
+  const owed = creditToReturn(refund, await payoutPartsOf(client, refund))
+  if (owed.kind === 'nothing-to-do') return owed
+  await transferCreditBack(client, refund, owed)
+  return { kind: 'returned', amount: owed.amount }
 }
