@@ -156,7 +156,8 @@ describe('hosted checkout in a browser', () => {
 
     await page.getByRole('combobox').selectOption('fr')
     await expect.poll(() => page.getByRole('status').textContent()).toContain('En attente du paiement')
-    expect(await page.evaluate('document.documentElement.lang')).toBe('fr')
+    // Set by an effect after the render that shows the text: polled, not read once.
+    await expect.poll(() => page.evaluate('document.documentElement.lang')).toBe('fr')
 
     // Pay 4 of 12.5 on chain A: the page shows the partial payment and what remains.
     await chainA.pay(chainA.tokens.usdt, 1, option(invoice, 'chain-a').address as Hex, 4_000_000n)
