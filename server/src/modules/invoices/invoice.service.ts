@@ -458,33 +458,44 @@ export async function reevaluateInvoiceWithCredit(
     // The row lock serialises evaluations of the invoice: each reads what the previous one credited.
     const row = await selectInvoice(client, id, { forUpdate: true })
     if (row === undefined) return undefined
-    const view = await loadView(client, row, context)
-    const previous: InvoiceState = { status: row.status, exception: row.exception }
-    const next = evaluateInvoice(previous, view.facts)
-    if (next.status !== previous.status || next.exception !== previous.exception) {
-      await updateInvoiceState(client, id, next)
-      for (const type of eventsForChange(previous, next)) {
-        await recordEvent(client, {
-          type,
-          merchantId: row.merchant_id,
-          subjectId: id,
-          payload: eventPayload(view, next),
-        })
-      }
-    }
-    // Every evaluation of a settled invoice, not only the one that settles it: an excess can arrive later
-    // (a second payment, a late one, on another network), and each one is the buyer's too.
-    const waiting = next.status === 'settled' ? await creditOverpayment(client, view) : false
-    return { state: next, buyerCreditWaiting: waiting }
+    return await evaluateLockedInvoice(client, row, context)
   })
 }
 
+/** The evaluation itself, on an invoice row the caller's transaction has locked (FOR UPDATE). */
+async function evaluateLockedInvoice(
+  client: PoolClient,
+  row: InvoiceRow,
+  context: InvoiceContext,
+): Promise<InvoiceEvaluation> {
+  const view = await loadView(client, row, context)
+  const previous: InvoiceState = { status: row.status, exception: row.exception }
+  const next = evaluateInvoice(previous, view.facts)
+  if (next.status !== previous.status || next.exception !== previous.exception) {
+    await updateInvoiceState(client, row.id, next)
+    for (const type of eventsForChange(previous, next)) {
+      await recordEvent(client, {
+        type,
+        merchantId: row.merchant_id,
+        subjectId: row.id,
+        payload: eventPayload(view, next),
+      })
+    }
+  }
+  // Every evaluation of a settled invoice, not only the one that settles it: an excess can arrive later
+  // (a second payment, a late one, on another network), and each one is the buyer's too.
+  const waiting = next.status === 'settled' ? await creditOverpayment(client, view) : false
+  return { state: next, buyerCreditWaiting: waiting }
+}
+
 /**
- * Tops a settled invoice's buyer credit up to what its overpayment owes, in the caller's transaction, as
- * every evaluation of it does (creditOverpayment): locks the invoice row first, the lock evaluations take,
- * so neither can credit what the other did. For a refund about to split itself between the buyer credit
- * and the store's balance (docs/adr/0013). Returns true when part of it still waits for the store's
- * available balance. An invoice not settled owes nothing yet; another store's invoice is not found.
+ * Evaluates the invoice now, in the caller's transaction, and so tops its buyer credit up to what its
+ * overpayment owes: for a refund about to split itself between the buyer credit and the store's balance
+ * (docs/adr/0013). Not from the stored status: a payment final since the last evaluation (its job not run
+ * yet, or workers down) may settle the invoice and owe the buyer an excess the refund must not take from
+ * the store a second time (review, 2026-11-22). Locks the invoice row first, the lock evaluations take,
+ * so neither can credit what the other did. Returns true when part of the credit still waits for the
+ * store's available balance. Another store's invoice is not found.
  */
 export async function topUpBuyerCredit(
   client: PoolClient,
@@ -494,9 +505,7 @@ export async function topUpBuyerCredit(
 ): Promise<boolean> {
   const row = await selectInvoice(client, invoiceId, { forUpdate: true })
   if (row === undefined || row.merchant_id !== merchantId) throw invoiceNotFound()
-  // Settled stays settled (evaluateInvoice): the stored status is the one an evaluation would credit for.
-  if (row.status !== 'settled') return false
-  return await creditOverpayment(client, await loadView(client, row, context))
+  return (await evaluateLockedInvoice(client, row, context)).buyerCreditWaiting
 }
 
 /** The ledger code of an overpayment moved to the buyer credit; what was credited so far is read by it. */
