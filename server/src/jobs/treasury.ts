@@ -90,6 +90,13 @@ async function readTransaction(rpc: EvmRpc, hash: Hex): Promise<InflowTransactio
   }
 }
 
+/** The hash of a block the node has; throws when it has none (behind, or pruned). */
+async function blockHashAt(rpc: EvmRpc, blockNumber: bigint): Promise<string> {
+  const block = await rpc.call<{ hash: string } | null>('eth_getBlockByNumber', [hex(blockNumber), false])
+  if (block === null) throw new Error(`the node has no block ${blockNumber} yet: not scanned`)
+  return block.hash.toLowerCase()
+}
+
 /** What booking inflows reads, on the network's RPC URLs with their failover and timeouts (EvmRpc). */
 export function createInflowChain(network: NetworkConfig, rpc = new EvmRpc(network)): InflowChain {
   return {
@@ -105,10 +112,17 @@ export function createInflowChain(network: NetworkConfig, rpc = new EvmRpc(netwo
       return new Date(Number(BigInt(block.timestamp)) * 1000)
     },
     async transferLogs(range, filter) {
+      // The range's end is read before and after the logs: a node that lacks it (one a few blocks behind,
+      // after a failover between the finalized read and this one) answers eth_getLogs with none for blocks
+      // it has not seen, and the cursor would skip a top-up for good. As the deposit watcher (ADR 0011).
+      const endBefore = await blockHashAt(rpc, range.toBlock)
       const { logs, coveredToBlock } = await getLogsShrinking(rpc, range, {
         address: filter.tokens,
         topics: [transferTopic, topicOf(filter.from), topicOf(filter.to)],
       })
+      const endAfter = await blockHashAt(rpc, coveredToBlock)
+      if (coveredToBlock === range.toBlock && endAfter !== endBefore)
+        throw new Error(`${network.name}: block ${range.toBlock} changed while its logs were read`)
       const decoded = logs.flatMap((log) => {
         const transfer = log.removed === true ? undefined : decodeTransferLog(log)
         return transfer === undefined

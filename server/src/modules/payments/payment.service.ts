@@ -49,6 +49,12 @@ export async function getOwnerDepositAddress(
   return await selectDepositAddressByOwner(db, owner.merchantId, owner.ownerKind, owner.ownerId)
 }
 
+/** Whether `address` (any case) is one of the gateway's deposit addresses, of any store. */
+export async function isDepositAddress(db: Queryable, address: string): Promise<boolean> {
+  const result = await db.query('select 1 from deposit_addresses where address = $1', [address.toLowerCase()])
+  return (result.rowCount ?? 0) > 0
+}
+
 export async function getPayment(db: Queryable, id: string): Promise<Payment | undefined> {
   return await selectPayment(db, id)
 }

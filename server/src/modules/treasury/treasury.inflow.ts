@@ -7,6 +7,7 @@ import { assetId } from '../../lib/money.ts'
 import { recordEvent } from '../events/event.service.ts'
 import { createTransfers, getAccountBalance, getOrCreateSystemAccount } from '../ledger/ledger.service.ts'
 import type { Metadata, SingleTransferRequest } from '../ledger/ledger.types.ts'
+import { isDepositAddress } from '../payments/payment.service.ts'
 import {
   checkInflow,
   coldOpeningId,
@@ -323,6 +324,23 @@ export type VerifiedInflowResult =
   | Readonly<{ outcome: 'refused'; code: InflowRefusalCode; message: string }>
 
 /**
+ * Why an inflow is the gateway's own movement, which its own flow books (review, 2026-11-22: booked here
+ * too, it counted twice): from a deposit address, a sweep (the sweeps module books it at finality); from
+ * the hot wallet itself, nothing moved. Undefined when it is none of those.
+ */
+async function bookedByItsOwnFlow(
+  db: Queryable,
+  inflow: HotWalletInflow,
+  hotWalletAddress: Address,
+): Promise<string | undefined> {
+  if (inflow.from.toLowerCase() === hotWalletAddress.toLowerCase())
+    return 'the hot wallet sent it to itself: nothing came in'
+  if (await isDepositAddress(db, inflow.from))
+    return `${inflow.from} is a deposit address: this is a sweep, which the sweeps module books`
+  return undefined
+}
+
+/**
  * `sluice treasury book-inflow`: reads the transaction and its receipt from the network, requires it final
  * by the network's rule and successful, and books exactly what reached the hot wallet (checkInflow), with
  * the operator's reason in the audit row, the transfer's metadata and the event. Idempotent with itself
@@ -348,6 +366,8 @@ export async function bookVerifiedInflow(
     logIndex: request.logIndex,
   })
   if (check.kind === 'refused') return { outcome: 'refused', code: check.code, message: check.message }
+  const ownFlow = await bookedByItsOwnFlow(deps.pool, check.inflow, deps.hotWalletAddress)
+  if (ownFlow !== undefined) return { outcome: 'refused', code: 'booked-by-its-flow', message: ownFlow }
   return await bookHotWalletInflow(deps.pool, {
     inflow: check.inflow,
     blockTime: await deps.chain.blockTime(check.inflow.blockNumber),

@@ -179,6 +179,7 @@ export const inflowRefusalCodes = [
   'token-not-configured',
   'not-to-hot-wallet',
   'zero-amount',
+  'booked-by-its-flow',
 ] as const
 export type InflowRefusalCode = (typeof inflowRefusalCodes)[number]
 
