@@ -68,13 +68,15 @@ export async function refreshReconciliationGauges(
   logger: Pick<Logger, 'warn'>,
 ): Promise<void> {
   const gauges = metrics.reconciliation
-  gauges.driftDetected.reset()
-  gauges.driftSign.reset()
-  gauges.lastCheckAge.reset()
   const statuses = await getReconciliationStatuses(db, networks).catch((error: unknown) => {
     logger.warn({ err: error }, 'metrics: could not read the reconciliation state')
     return []
   })
+  // Reset and set with no await between: two scrapes at once each serve a whole set, never one the other
+  // half cleared.
+  gauges.driftDetected.reset()
+  gauges.driftSign.reset()
+  gauges.lastCheckAge.reset()
   for (const status of statuses) {
     if (status.lastSuccessfulCheckAgeSeconds === null || status.lastDrift === null) continue
     const labels = { network: status.network, asset: status.assetId }

@@ -57,6 +57,7 @@ describe('the served OpenAPI document', () => {
     expect(codes('createRefund')).toEqual(
       expect.arrayContaining([
         '409 refund-exceeds-balance',
+        '409 refund-buyer-credit-pending',
         '422 refund-exceeds-refundable',
         '400 idempotency-key-required',
       ]),

@@ -19,11 +19,12 @@ export const refundExceedsRefundable = (refundable: string, assetId: string) =>
     'body.amount',
     `at most ${refundable} ${assetId} is refundable (paid, less refunds open or paid)`,
   )
-export const refundExceedsBalance = () =>
+export const refundExceedsBalance = (cause?: unknown) =>
   new AppError(
     'refund-exceeds-balance',
     409,
     'the store’s available balance cannot cover this refund (funds were paid out or are reserved)',
+    { cause },
   )
 /**
  * Part of the invoice's buyer credit is still owed (an overpayment not yet credited, or a refund's unpaid

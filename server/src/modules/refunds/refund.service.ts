@@ -152,7 +152,7 @@ async function reserveRefund(
   try {
     await createTransfers(client, legs)
   } catch (error) {
-    if (isAppError(error) && error.code === 'insufficient-funds') throw refundExceedsBalance()
+    if (isAppError(error) && error.code === 'insufficient-funds') throw refundExceedsBalance(error)
     throw error
   }
   return {
