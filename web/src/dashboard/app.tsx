@@ -13,6 +13,7 @@ import { PasskeysSection, passkeyProblem, passkeysSupported, signInWithAPasskey 
 import { PayoutsSection } from './payouts.tsx'
 import { CustomersSection, InvoicesSection } from './records.tsx'
 import { ApiKeysSection, PolicySection, WebhooksSection } from './settings.tsx'
+import { TreasurySection } from './treasury.tsx'
 
 const languageStorageKey = 'sluice.dashboard.language'
 
@@ -31,12 +32,32 @@ const sections = [
   'invoices',
   'customers',
   'payouts',
+  'treasury',
   'policy',
   'webhooks',
   'apiKeys',
   'passkeys',
 ] as const
 type Section = (typeof sections)[number]
+
+/**
+ * The sections a person sees. The treasury is the operator's: only operator stores' people get its
+ * entry (docs/adr/0026-operator-store.md); the server refuses anyone else's calls anyway.
+ */
+function sectionsOf(session: DashboardSessionWire): readonly Section[] {
+  return session.operator_store ? sections : sections.filter((name) => name !== 'treasury')
+}
+
+/** The section the address names (`/dashboard#payouts`), if this person may see it; else the overview. */
+function sectionFromAddress(available: readonly Section[]): Section {
+  const named = location.hash.slice(1)
+  return available.find((name) => name === named) ?? 'overview'
+}
+
+/** Writes the section into the address without a history entry (a section the person may not see too). */
+function showInAddress(section: Section): void {
+  if (location.hash !== `#${section}`) history.replaceState(null, '', `#${section}`)
+}
 
 export type SectionProps = Readonly<{ t: Translate; session: DashboardSessionWire; revision: number }>
 
@@ -209,8 +230,20 @@ function Shell(props: {
   onSessionChanged: (session: DashboardSessionWire) => void
 }) {
   const { t, session } = props
-  const [section, setSection] = useState<Section>('overview')
+  const available = sectionsOf(session)
+  const [section, setSection] = useState<Section>(() => sectionFromAddress(available))
   const live = useLiveRevision(true)
+  // The address follows the section (a link or reload opens it again) and a typed address moves to it.
+  useEffect(() => {
+    const follow = () => {
+      const next = sectionFromAddress(sectionsOf(session))
+      setSection(next)
+      showInAddress(next)
+    }
+    addEventListener('hashchange', follow)
+    return () => removeEventListener('hashchange', follow)
+  }, [session])
+  useEffect(() => showInAddress(section), [section])
   const signOut = async () => {
     await client.send(signOutDashboard).catch(() => {})
     props.onSignedOut()
@@ -245,7 +278,7 @@ function Shell(props: {
       </header>
       <nav aria-label={t('sections')}>
         <ul class="tabs">
-          {sections.map((name) => (
+          {available.map((name) => (
             <li key={name}>
               <button
                 type="button"
@@ -264,6 +297,7 @@ function Shell(props: {
         {section === 'invoices' && <InvoicesSection {...sectionProps} />}
         {section === 'customers' && <CustomersSection {...sectionProps} />}
         {section === 'payouts' && <PayoutsSection {...sectionProps} />}
+        {section === 'treasury' && session.operator_store && <TreasurySection {...sectionProps} />}
         {section === 'policy' && <PolicySection {...sectionProps} />}
         {section === 'webhooks' && <WebhooksSection {...sectionProps} />}
         {section === 'apiKeys' && <ApiKeysSection {...sectionProps} />}
