@@ -3,6 +3,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { createRequire } from 'node:module'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { baseChildEnvironment } from '../config/env.ts'
 import { findFreePort } from '../lib/free-port.ts'
 
 export type AnvilOptions = {
@@ -56,7 +57,8 @@ export async function startAnvil(options: AnvilOptions): Promise<AnvilInstance> 
   const home = mkdtempSync(join(tmpdir(), 'sluice-anvil-home-'))
   const child = spawn(anvilBinaryPath(), anvilArguments(options, port), {
     stdio: ['ignore', 'ignore', 'pipe'],
-    env: { ...process.env, HOME: home },
+    // Nothing of the gateway's environment (master key, database URL) reaches anvil: a PATH and its HOME.
+    env: { ...baseChildEnvironment(), HOME: home },
   })
   const removeHome = () => rmSync(home, { recursive: true, force: true })
   child.once('exit', removeHome)
