@@ -1,34 +1,27 @@
-import { spawnSync } from 'node:child_process'
-import { existsSync, mkdirSync } from 'node:fs'
-import { join, resolve } from 'node:path'
+import { join } from 'node:path'
 import type { TreasuryProposalWire } from '@sluice/sdk/api/treasury'
 import { createSluiceClient, type SluiceClient } from '@sluice/sdk/client'
-import { type Browser, chromium, type Page } from 'playwright-core'
+import type { Browser, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { checkoutBuildDirectory } from '../../src/http/routes/checkout.ts'
-import { dashboardBuildDirectory } from '../../src/http/routes/dashboard.ts'
-import { addDashboardUser } from '../../src/main/commands/users.ts'
-import { createRawMasterKeyProvider } from '../../src/modules/keys/key.master.ts'
-import { exportAccountXpub, initKeys } from '../../src/modules/keys/key.service.ts'
-import { createMerchant } from '../../src/modules/merchants/merchant.service.ts'
 import { totpAt } from '../../src/modules/payouts/payout.totp.ts'
+import type { TestChain } from '../setup/chain.ts'
 import {
-  getGatewayHotWalletAddress,
-  recordGasStationFunding,
-} from '../../src/modules/sweeps/sweep.service.ts'
-import { startTestChain, type TestChain } from '../setup/chain.ts'
-import { createTestDatabase, type TestDatabase } from '../setup/database.ts'
+  addDashboardPerson,
+  createStore,
+  type DashboardPerson,
+  dashboardNetworkName,
+  freshCode,
+  launchBrowser,
+  nowSeconds,
+  prepareBrowserRun,
+  screenshotDirectory,
+  startGateway,
+  startStoreBackend,
+  stopDashboardRun,
+} from '../setup/dashboard-fixture.ts'
+import type { TestDatabase } from '../setup/database.ts'
 import { testNetwork, until } from '../setup/e2e.ts'
-import {
-  type GatewayProcess,
-  serverDirectory,
-  spawnGateway,
-  temporaryDataDir,
-  waitUntilReady,
-  writeConfigFile,
-} from '../setup/gateway-process.ts'
-import { testSecrets } from '../setup/leak-guard.ts'
-import { importTestSanctionsList } from '../setup/sanctions.ts'
+import type { GatewayProcess } from '../setup/gateway-process.ts'
 
 // The dashboard's Treasury page in a real browser, against a real gateway (API + workers), anvil and
 // PostgreSQL (docs/adr/0016 decision 6, docs/adr/0026). The hot wallet holds 1000.5 USDT over a 500 USDT
@@ -37,9 +30,7 @@ import { importTestSanctionsList } from '../setup/sanctions.ts'
 // (keyboard only) and sees it approved, sent and completed; rejects the top-up (the only decision a
 // top-up has here) and sees the next check propose it again without a reload. Another store's admin sees
 // no Treasury entry, its address opens the overview, and the API answers its session 403.
-const chromiumPath = '/usr/bin/chromium'
-const screenshotDirectory = resolve(serverDirectory, '..', 'test-artifacts', 'screenshots')
-const networkName = 'chain-a'
+const networkName = dashboardNetworkName
 const password = 'treasury e2e passphrase, only for tests'
 
 let database: TestDatabase
@@ -48,75 +39,32 @@ let gateway: GatewayProcess
 let operatorApi: SluiceClient
 let browser: Browser
 let coldAddress = ''
-
-/** A dashboard person and the TOTP steps they used (the server takes a step once). */
-type Person = { login: string; approverId: string; totpSecret: string; lastStep: bigint }
-const treasurer: Person = { login: 'tess', approverId: '', totpSecret: '', lastStep: 0n }
-const seller: Person = { login: 'sam', approverId: '', totpSecret: '', lastStep: 0n }
-
-const nowSeconds = () => BigInt(Date.now()) / 1000n
-/** A code of the current or next step that this person has not used yet; waits for the clock if needed. */
-async function freshCode(person: Person): Promise<string> {
-  for (;;) {
-    const current = nowSeconds() / 30n
-    for (const step of [current, current + 1n]) {
-      if (step > person.lastStep) {
-        person.lastStep = step
-        return totpAt(person.totpSecret, step * 30n)
-      }
-    }
-    await new Promise((resolve) => setTimeout(resolve, 1000))
-  }
-}
-
-function ensureWebBuilt(): void {
-  if (
-    existsSync(join(checkoutBuildDirectory, 'index.html')) &&
-    existsSync(join(dashboardBuildDirectory, 'index.html'))
-  )
-    return
-  const build = spawnSync('npm', ['run', 'build', '--workspace', 'web'], {
-    cwd: resolve(serverDirectory, '..'),
-    encoding: 'utf8',
-  })
-  if (build.status !== 0) throw new Error(`web build failed:\n${build.stdout}\n${build.stderr}`)
-}
+let treasurer: DashboardPerson
+let seller: DashboardPerson
 
 beforeAll(async () => {
-  if (!existsSync(chromiumPath)) throw new Error(`${chromiumPath} is missing: apt-get install -y chromium`)
-  ensureWebBuilt()
-  mkdirSync(screenshotDirectory, { recursive: true })
-  database = await createTestDatabase()
-  chain = await startTestChain(31_337)
-  const provider = createRawMasterKeyProvider(Buffer.from(testSecrets.masterKeyHex, 'hex'))
-  await initKeys(database.pool, provider)
-  const operatorStore = await createMerchant(database.pool, { name: 'Operator Store' })
-  const otherStore = await createMerchant(database.pool, { name: 'Marketplace Seller' })
-  await exportAccountXpub(database.pool, provider, operatorStore.merchant.id)
-  await exportAccountXpub(database.pool, provider, otherStore.merchant.id)
-  await importTestSanctionsList(database.pool)
-  const hotWallet = await getGatewayHotWalletAddress(database.pool, provider)
-  const gas = 10n * 10n ** 18n
-  await chain.rpc('anvil_setBalance', [hotWallet, `0x${gas.toString(16)}`])
-  await recordGasStationFunding(database.pool, networkName, gas, 'devnet-initial')
-  await chain.mint(chain.tokens.usdt, hotWallet, 1_000_500_000n)
+  prepareBrowserRun()
+  const backend = await startStoreBackend({ storeName: 'Operator Store', hotWalletUsdtMinor: 1_000_500_000n })
+  database = backend.database
+  chain = backend.chain
+  const operatorStore = backend.store
+  const otherStore = await createStore(database, backend.provider, 'Marketplace Seller')
   coldAddress = chain.account(9).address.toLowerCase()
-  for (const [person, merchantId, roles] of [
-    [treasurer, operatorStore.merchant.id, ['treasurer']],
-    [seller, otherStore.merchant.id, ['admin', 'treasurer']],
-  ] as const) {
-    const added = await addDashboardUser(database.pool, {
-      merchantId,
-      name: person.login,
-      login: person.login,
-      roles: [...roles],
-      password,
-    })
-    person.approverId = added.approverId
-    person.totpSecret = added.totpSecret
-  }
-  const dataDir = temporaryDataDir()
-  const configPath = writeConfigFile(dataDir, {
+  treasurer = await addDashboardPerson(database, {
+    merchantId: operatorStore.merchant.id,
+    name: 'tess',
+    login: 'tess',
+    roles: ['treasurer'],
+    password,
+  })
+  seller = await addDashboardPerson(database, {
+    merchantId: otherStore.merchant.id,
+    name: 'sam',
+    login: 'sam',
+    roles: ['admin', 'treasurer'],
+    password,
+  })
+  gateway = await startGateway(database, {
     operatorStores: [operatorStore.merchant.id],
     networks: [
       {
@@ -135,38 +83,20 @@ beforeAll(async () => {
       },
     ],
   })
-  gateway = await spawnGateway('all-in-one', {
-    dataDir,
-    env: { DATABASE_URL: database.url, SLUICE_CONFIG: configPath, SLUICE_LOG_LEVEL: 'info' },
-  })
-  await waitUntilReady(gateway)
   operatorApi = createSluiceClient({ baseUrl: gateway.apiUrl, apiKey: operatorStore.apiKey.key })
   // The treasury check runs when the worker starts (then every minute): both proposals are open.
   await until(
     async () => (await operatorApi.listTreasuryProposals({ query: { status: 'open' } })).data,
     (open) => open.length === 2,
   )
-  browser = await chromium.launch({
-    executablePath: chromiumPath,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--no-first-run',
-    ],
-  })
+  browser = await launchBrowser()
 })
 
 afterAll(async () => {
-  await browser?.close()
-  gateway?.child.kill('SIGTERM')
-  await gateway?.waitForExit().catch(() => {})
-  await chain?.stop()
-  await database?.drop()
+  await stopDashboardRun({ browser, gateway, chain, database })
 })
 
-async function signIn(page: Page, person: Person, path = '/dashboard') {
+async function signIn(page: Page, person: DashboardPerson, path = '/dashboard') {
   await page.goto(`${gateway.apiUrl}${path}`)
   await page.getByLabel('Login').fill(person.login)
   await page.getByLabel('Password').fill(password)

@@ -1,43 +1,35 @@
-import { spawnSync } from 'node:child_process'
-import { existsSync, mkdirSync } from 'node:fs'
-import { join, resolve } from 'node:path'
+import { join } from 'node:path'
 import type { InvoiceWire } from '@sluice/sdk/api/invoices'
 import { createSluiceClient, type SluiceClient } from '@sluice/sdk/client'
-import { type Browser, chromium, type Page } from 'playwright-core'
+import type { Browser, Page } from 'playwright-core'
 import { getAddress, type Hex } from 'viem'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { checkoutBuildDirectory } from '../../src/http/routes/checkout.ts'
-import { dashboardBuildDirectory } from '../../src/http/routes/dashboard.ts'
-import { addDashboardUser } from '../../src/main/commands/users.ts'
-import { createRawMasterKeyProvider } from '../../src/modules/keys/key.master.ts'
-import { exportAccountXpub, initKeys } from '../../src/modules/keys/key.service.ts'
-import { createMerchant, issueApiKey } from '../../src/modules/merchants/merchant.service.ts'
-import { enrolApprover } from '../../src/modules/payouts/payout.service.ts'
 import { totpAt } from '../../src/modules/payouts/payout.totp.ts'
+import type { TestChain } from '../setup/chain.ts'
 import {
-  getGatewayHotWalletAddress,
-  recordGasStationFunding,
-} from '../../src/modules/sweeps/sweep.service.ts'
-import { startTestChain, type TestChain } from '../setup/chain.ts'
-import { createTestDatabase, type TestDatabase } from '../setup/database.ts'
-import { testNetwork, until } from '../setup/e2e.ts'
-import {
-  type GatewayProcess,
-  serverDirectory,
-  spawnGateway,
-  temporaryDataDir,
-  waitUntilReady,
-  writeConfigFile,
-} from '../setup/gateway-process.ts'
-import { testSecrets } from '../setup/leak-guard.ts'
-import { importTestSanctionsList } from '../setup/sanctions.ts'
+  addDashboardPerson,
+  type DashboardPerson,
+  dashboardNetworkName,
+  earnFromPaidInvoice,
+  freshCode,
+  holdLargePayoutsForApproval,
+  issueTreasuryBotKey,
+  launchBrowser,
+  nowSeconds,
+  prepareBrowserRun,
+  screenshotDirectory,
+  startGateway,
+  startStoreBackend,
+  stopDashboardRun,
+} from '../setup/dashboard-fixture.ts'
+import type { TestDatabase } from '../setup/database.ts'
+import { testNetwork } from '../setup/e2e.ts'
+import type { GatewayProcess } from '../setup/gateway-process.ts'
 
 // The operator dashboard in a real browser, against a real gateway (API + workers), anvil and PostgreSQL:
 // sign in with password + TOTP, see balances and network health, approve a payout that a policy rule
 // held (second factor again), and watch a checkout turn paid by server-sent events, without a reload.
-const chromiumPath = '/usr/bin/chromium'
-const screenshotDirectory = resolve(serverDirectory, '..', 'test-artifacts', 'screenshots')
-const networkName = 'chain-a'
+const networkName = dashboardNetworkName
 const password = 'dashboard e2e passphrase, only for tests'
 
 let database: TestDatabase
@@ -46,136 +38,44 @@ let gateway: GatewayProcess
 let admin: SluiceClient
 let initiator: SluiceClient
 let browser: Browser
-let operator = { approverId: '', totpSecret: '' }
+let operator: DashboardPerson
 const seenTokens: string[] = []
 
-const nowSeconds = () => BigInt(Date.now()) / 1000n
-let lastStep = 0n
-/**
- * A code the server has not seen: the current 30 s step or the next (both accepted, ±1 step), newer than
- * the last one used (the server refuses a step twice); waits for the clock when both are used.
- */
-async function freshCode(): Promise<string> {
-  for (;;) {
-    const current = nowSeconds() / 30n
-    for (const step of [current, current + 1n]) {
-      if (step > lastStep) {
-        lastStep = step
-        return totpAt(operator.totpSecret, step * 30n)
-      }
-    }
-    await new Promise((resolve) => setTimeout(resolve, 1000))
-  }
-}
-const lastCode = () => totpAt(operator.totpSecret, lastStep * 30n)
-
-function ensureWebBuilt(): void {
-  if (
-    existsSync(join(checkoutBuildDirectory, 'index.html')) &&
-    existsSync(join(dashboardBuildDirectory, 'index.html'))
-  )
-    return
-  const build = spawnSync('npm', ['run', 'build', '--workspace', 'web'], {
-    cwd: resolve(serverDirectory, '..'),
-    encoding: 'utf8',
-  })
-  if (build.status !== 0) throw new Error(`web build failed:\n${build.stdout}\n${build.stderr}`)
-}
+/** The code of the step the operator used last (refused: a step is good once). */
+const lastCode = () => totpAt(operator.totpSecret, operator.lastStep * 30n)
 
 beforeAll(async () => {
-  if (!existsSync(chromiumPath)) throw new Error(`${chromiumPath} is missing: apt-get install -y chromium`)
-  ensureWebBuilt()
-  mkdirSync(screenshotDirectory, { recursive: true })
-  database = await createTestDatabase()
-  chain = await startTestChain(31_337)
-  const provider = createRawMasterKeyProvider(Buffer.from(testSecrets.masterKeyHex, 'hex'))
-  await initKeys(database.pool, provider)
-  const store = await createMerchant(database.pool, { name: 'Dashboard Store' })
-  await exportAccountXpub(database.pool, provider, store.merchant.id)
-  await importTestSanctionsList(database.pool)
-  const initiatorKey = await issueApiKey(database.pool, {
-    merchantId: store.merchant.id,
-    label: 'treasury bot',
-    scopes: ['payouts:write', 'payouts:read'],
+  prepareBrowserRun()
+  const backend = await startStoreBackend({
+    storeName: 'Dashboard Store',
+    hotWalletUsdtMinor: 1_000_000_000n,
   })
-  const hotWallet = await getGatewayHotWalletAddress(database.pool, provider)
-  const gas = 10n * 10n ** 18n
-  await chain.rpc('anvil_setBalance', [hotWallet, `0x${gas.toString(16)}`])
-  await recordGasStationFunding(database.pool, networkName, gas, 'devnet-initial')
-  await chain.mint(chain.tokens.usdt, hotWallet, 1_000_000_000n)
-  operator = await addDashboardUser(database.pool, {
+  database = backend.database
+  chain = backend.chain
+  const { store } = backend
+  const initiatorKey = await issueTreasuryBotKey(database, store.merchant.id)
+  operator = await addDashboardPerson(database, {
     merchantId: store.merchant.id,
     name: 'Ada Operator',
     login: 'ada',
     roles: ['approver', 'admin'],
     password,
   })
-  const dataDir = temporaryDataDir()
-  const configPath = writeConfigFile(dataDir, {
+  gateway = await startGateway(database, {
     // The store acts for the operator, so its people see the hot wallet on chain (docs/adr/0026).
     operatorStores: [store.merchant.id],
     networks: [testNetwork(networkName, chain, chain.tokens.usdt, 6)],
   })
-  gateway = await spawnGateway('all-in-one', {
-    dataDir,
-    env: { DATABASE_URL: database.url, SLUICE_CONFIG: configPath, SLUICE_LOG_LEVEL: 'info' },
-  })
-  await waitUntilReady(gateway)
   admin = createSluiceClient({ baseUrl: gateway.apiUrl, apiKey: store.apiKey.key })
   initiator = createSluiceClient({ baseUrl: gateway.apiUrl, apiKey: initiatorKey.key })
-
-  // A policy whose rule holds payouts of 10 USDT or more for one approval; proposed by the admin key
-  // and activated by a second person (a policy change needs two).
-  const checker = await enrolApprover(database.pool, {
-    merchantId: store.merchant.id,
-    name: 'Checker',
-    roles: ['approver'],
-  })
-  const proposed = await admin.proposePayoutPolicy({
-    body: {
-      policy: {
-        rules: [
-          {
-            id: 'large-payouts',
-            match: { amount: { min: '10' } },
-            action: { kind: 'require_approval', approvals: 1, role: 'approver' },
-          },
-        ],
-        default_action: { kind: 'allow' },
-      },
-    },
-  })
-  await admin.approvePayoutPolicy({
-    params: { version: String(proposed.version) },
-    body: { approver_id: checker.approver.id, totp_code: totpAt(checker.totpSecret, nowSeconds()) },
-  })
-
-  // The store earns 100 USDT through an invoice, so it has a balance to pay out from.
-  const invoice = await admin.createInvoice({ body: { amount: '100', currency: 'USDT' } })
-  await chain.pay(chain.tokens.usdt, 1, invoice.payment_options[0]?.address as Hex, 100_000_000n)
-  await chain.mine(3)
-  await until(
-    () => admin.getInvoice({ params: { id: invoice.id } }),
-    (current) => current.status === 'settled',
-  )
-  browser = await chromium.launch({
-    executablePath: chromiumPath,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--no-first-run',
-    ],
-  })
+  // Payouts of 10 USDT or more wait for one approval; the store earns 100 USDT to pay out from.
+  await holdLargePayoutsForApproval(database, admin, store.merchant.id)
+  await earnFromPaidInvoice(admin, chain)
+  browser = await launchBrowser()
 })
 
 afterAll(async () => {
-  await browser?.close()
-  gateway?.child.kill('SIGTERM')
-  await gateway?.waitForExit().catch(() => {})
-  await chain?.stop()
-  await database?.drop()
+  await stopDashboardRun({ browser, gateway, chain, database })
 })
 
 async function signIn(page: Page, code: string) {
@@ -208,7 +108,7 @@ describe('operator dashboard in a browser', () => {
     const wrong = totpAt(operator.totpSecret, nowSeconds()) === '000000' ? '111111' : '000000'
     await signIn(page, wrong)
     await expect.poll(() => page.getByRole('alert').textContent()).toContain('wrong')
-    await page.getByLabel('One-time code (TOTP)').fill(await freshCode())
+    await page.getByLabel('One-time code (TOTP)').fill(await freshCode(operator))
     await page.getByRole('button', { name: 'Sign in' }).click()
     await expect.poll(() => page.locator('.who').textContent()).toContain('Dashboard Store')
 
@@ -244,7 +144,7 @@ describe('operator dashboard in a browser', () => {
 
     const context = await browser.newContext({ locale: 'en-US', viewport: { width: 1280, height: 900 } })
     const page = await context.newPage()
-    await signIn(page, await freshCode())
+    await signIn(page, await freshCode(operator))
     await page.getByRole('button', { name: 'Payouts' }).click()
     const card = page.locator(`li[data-payout="${held.id}"]`)
     await expect.poll(() => card.getByTestId('payout-rule').textContent()).toContain('rule “large-payouts”')
@@ -255,7 +155,7 @@ describe('operator dashboard in a browser', () => {
     await card.getByRole('button', { name: 'Approve' }).click()
     await expect.poll(() => card.getByRole('alert').textContent()).toContain('already used')
 
-    await card.getByLabel('One-time code (TOTP)').fill(await freshCode())
+    await card.getByLabel('One-time code (TOTP)').fill(await freshCode(operator))
     await card.getByRole('button', { name: 'Approve' }).click()
     await expect.poll(() => page.locator(`li[data-payout="${held.id}"]`).count()).toBe(0)
     const approved = await initiator.getPayout({ params: { id: held.id } })
@@ -299,7 +199,7 @@ describe('operator dashboard in a browser', () => {
     await expect.poll(() => checkout.getByTestId(`fee-${networkName}`).textContent()).toContain('final in')
 
     const dashboard = await context.newPage()
-    await signIn(dashboard, await freshCode())
+    await signIn(dashboard, await freshCode(operator))
     await dashboard.getByRole('button', { name: 'Invoices' }).click()
     const row = dashboard.locator(`tr[data-invoice="${invoice.id}"]`)
     await expect.poll(() => row.getAttribute('data-status')).toBe('new')
@@ -324,7 +224,7 @@ describe('operator dashboard in a browser', () => {
   it('creates an API key shown once, revokes it, proposes a policy and engages the panic switch', async () => {
     const context = await browser.newContext({ locale: 'en-US', viewport: { width: 1280, height: 900 } })
     const page = await context.newPage()
-    await signIn(page, await freshCode())
+    await signIn(page, await freshCode(operator))
     await page.getByRole('button', { name: 'API keys' }).click()
     await page.getByLabel('Label').fill('reporting')
     await page.getByRole('checkbox', { name: 'invoices:read' }).check()
@@ -372,7 +272,7 @@ describe('operator dashboard in a browser', () => {
     await page.goto(`${gateway.apiUrl}/dashboard`)
     await page.getByLabel('Identifiant').fill('ada')
     await page.getByLabel('Mot de passe').fill(password)
-    await page.getByLabel('Code à usage unique (TOTP)').fill(await freshCode())
+    await page.getByLabel('Code à usage unique (TOTP)').fill(await freshCode(operator))
     await page.getByRole('button', { name: 'Se connecter' }).click()
     await expect.poll(() => page.locator('.who').textContent()).toContain('Dashboard Store')
     const token = (await context.cookies())[0]?.value ?? ''

@@ -95,6 +95,31 @@ async function finalizeAll(networks: readonly NetworkConfig[] = [networkA, netwo
   }
 }
 
+/** A USDT invoice of `amount` for the store, created at `invoiceContext`'s clock (the suite's by default). */
+async function newInvoice(
+  merchantId: string,
+  amount: string,
+  limits: { expiresInMinutes?: number; monitoringMinutes?: number } = {},
+  invoiceContext: InvoiceContext = context,
+) {
+  return await withTransaction(database.pool, (client) =>
+    createInvoice(client, { merchantId, amount, currency: 'USDT', ...limits }, invoiceContext),
+  )
+}
+
+/** A payment that is final at once: the store's balance is credited; the invoice is not evaluated. */
+async function payFinal(network: NetworkConfig, token: `0x${string}`, to: string, amount: bigint) {
+  await pay(network, token, to, amount)
+  await finalizeAll()
+}
+
+/** 150 USDT on chain-a first, then 1 USDT on chain-b (seen later, so listed first: newest first). */
+async function payOnTwoNetworks(to: string) {
+  await pay(networkA, tokenA, to, 150_000_000n)
+  await new Promise((resolve) => setTimeout(resolve, 5))
+  await pay(networkB, tokenB, to, 1_000_000n)
+}
+
 async function buyerCredit(invoiceId: string) {
   return (await listOwnerBalances(database.pool, 'customer', invoiceId))
     .filter((balance) => balance.account.purpose === 'buyer-credit')
@@ -115,14 +140,8 @@ afterAll(async () => {
 describe('overpayment credit, expiry and reorgs', () => {
   it('settles an invoice overpaid on one network and topped up by a small payment on another', async () => {
     const merchantId = await newMerchant()
-    const view = await withTransaction(database.pool, (client) =>
-      createInvoice(client, { merchantId, amount: '100', currency: 'USDT' }, context),
-    )
-    const address = view.options[0]?.address as string
-    // 150 USDT on chain-a first, then 1 USDT on chain-b (seen later, so listed first: newest first).
-    await pay(networkA, tokenA, address, 150_000_000n)
-    await new Promise((resolve) => setTimeout(resolve, 5))
-    await pay(networkB, tokenB, address, 1_000_000n)
+    const view = await newInvoice(merchantId, '100')
+    await payOnTwoNetworks(view.options[0]?.address as string)
     await finalizeAll()
     // Excess 51 USDT; the merchant holds 150 on chain-a and 1 on chain-b. The credit is taken in the asset
     // of the newest payment (chain-b), where the store holds 1: insufficient funds, the evaluation fails.
@@ -135,24 +154,13 @@ describe('overpayment credit, expiry and reorgs', () => {
 
   it('one failing invoice does not stop every other invoice from expiring', async () => {
     const merchantId = await newMerchant()
-    const stuck = await withTransaction(database.pool, (client) =>
-      createInvoice(
-        client,
-        { merchantId, amount: '100', currency: 'USDT', expiresInMinutes: 1, monitoringMinutes: 1 },
-        context,
-      ),
-    )
-    const address = stuck.options[0]?.address as string
-    await pay(networkA, tokenA, address, 150_000_000n)
-    await new Promise((resolve) => setTimeout(resolve, 5))
-    await pay(networkB, tokenB, address, 1_000_000n)
+    const stuck = await newInvoice(merchantId, '100', { expiresInMinutes: 1, monitoringMinutes: 1 })
+    await payOnTwoNetworks(stuck.options[0]?.address as string)
     // Seen (processing), then final; the evaluation job would fail as above.
     await reevaluateInvoice(database.pool, stuck.row.id, context)
     expect((await getInvoice(database.pool, merchantId, stuck.row.id, context)).row.status).toBe('processing')
     await finalizeAll()
-    const other = await withTransaction(database.pool, (client) =>
-      createInvoice(client, { merchantId, amount: '5', currency: 'USDT', expiresInMinutes: 2 }, context),
-    )
+    const other = await newInvoice(merchantId, '5', { expiresInMinutes: 2 })
     nowMs += 10 * 60_000
     const failure = await expireDueInvoices(database.pool, context).then(
       () => 'ok',
@@ -174,11 +182,8 @@ describe('overpayment credit, expiry and reorgs', () => {
     // Created two minutes ago with one minute to pay: the payment below (stamped by the database's now())
     // is first seen after expiry, inside the monitoring window.
     const past = { ...context, now: () => new Date(Date.now() - 2 * 60_000) }
-    const late = await withTransaction(database.pool, (client) =>
-      createInvoice(client, { merchantId, amount: '10', currency: 'USDT', expiresInMinutes: 1 }, past),
-    )
-    await pay(networkA, tokenA, late.options[0]?.address as string, 25_000_000n)
-    await finalizeAll()
+    const late = await newInvoice(merchantId, '10', { expiresInMinutes: 1 }, past)
+    await payFinal(networkA, tokenA, late.options[0]?.address as string, 25_000_000n)
     const live = { ...context, now: () => new Date() }
     expect(await reevaluateInvoice(database.pool, late.row.id, live)).toEqual({
       status: 'settled',
@@ -190,15 +195,11 @@ describe('overpayment credit, expiry and reorgs', () => {
 
   it('a payment detected in time and re-included after a reorg is not late', async () => {
     const merchantId = await newMerchant()
-    const view = await withTransaction(database.pool, (client) =>
-      createInvoice(
-        client,
-        { merchantId, amount: '10', currency: 'USDT', expiresInMinutes: 1 },
-        {
-          ...context,
-          now: () => new Date(),
-        },
-      ),
+    const view = await newInvoice(
+      merchantId,
+      '10',
+      { expiresInMinutes: 1 },
+      { ...context, now: () => new Date() },
     )
     const address = view.options[0]?.address as string
     const txHash = `0x${randomBytes(32).toString('hex')}` as const
@@ -248,12 +249,9 @@ describe('overpayment credit, expiry and reorgs', () => {
 
   it('a thousand dust transfers after the payment do not push it out of the count', async () => {
     const merchantId = await newMerchant()
-    const invoice = await withTransaction(database.pool, (client) =>
-      createInvoice(client, { merchantId, amount: '10', currency: 'USDT' }, context),
-    )
+    const invoice = await newInvoice(merchantId, '10')
     const address = invoice.options[0]?.address as string
-    await pay(networkA, tokenA, address, 10_000_000n)
-    await finalizeAll()
+    await payFinal(networkA, tokenA, address, 10_000_000n)
     expect(await reevaluateInvoice(database.pool, invoice.row.id, context)).toEqual({
       status: 'settled',
       exception: 'none',
@@ -352,18 +350,14 @@ describe('an excess arriving after the invoice settled', () => {
 
   it('credits a second and a third payment, in whatever order they finalize, once however often evaluated', async () => {
     const merchantId = await newMerchant()
-    const view = await withTransaction(database.pool, (client) =>
-      createInvoice(client, { merchantId, amount: '10', currency: 'USDT' }, context),
-    )
+    const view = await newInvoice(merchantId, '10')
     const address = view.options[0]?.address as string
-    await pay(networkA, tokenA, address, 10_000_000n)
-    await finalizeAll()
+    await payFinal(networkA, tokenA, address, 10_000_000n)
     expect(await runEvaluateJob(view.row.id)).toBe('done')
     expect(await buyerCredit(view.row.id)).toEqual([])
 
     // The buyer pays again (4 USDT): the invoice is settled already, and all 4 are the buyer's.
-    await pay(networkA, tokenA, address, 4_000_000n)
-    await finalizeAll()
+    await payFinal(networkA, tokenA, address, 4_000_000n)
     expect(await reevaluateInvoice(database.pool, view.row.id, context)).toEqual({
       status: 'settled',
       exception: 'paid_over',
@@ -402,9 +396,7 @@ describe('an excess arriving after the invoice settled', () => {
 
   it('never counts payments that do not count: after monitoring, dust, from a sanctioned sender', async () => {
     const merchantId = await newMerchant()
-    const view = await withTransaction(database.pool, (client) =>
-      createInvoice(client, { merchantId, amount: '10', currency: 'USDT' }, context),
-    )
+    const view = await newInvoice(merchantId, '10')
     const address = view.options[0]?.address as string
     await pay(networkA, tokenA, address, 12_000_000n)
     await pay(networkA, tokenA, address, 5_000n) // dust: below a hundredth of a token
@@ -426,20 +418,16 @@ describe('an excess arriving after the invoice settled', () => {
        where id = $1`,
       [view.row.id],
     )
-    await pay(networkA, tokenA, address, 3_000_000n)
-    await finalizeAll()
+    await payFinal(networkA, tokenA, address, 3_000_000n)
     expect(await runEvaluateJob(view.row.id)).toBe('done')
     expect(await buyerCredit(view.row.id)).toEqual([['USDT@chain-a', 2_000_000n]])
   })
 
   it('settles and credits what the store can cover now, the rest when its balance returns', async () => {
     const merchantId = await newMerchant()
-    const view = await withTransaction(database.pool, (client) =>
-      createInvoice(client, { merchantId, amount: '10', currency: 'USDT' }, context),
-    )
+    const view = await newInvoice(merchantId, '10')
     const address = view.options[0]?.address as string
-    await pay(networkA, tokenA, address, 15_000_000n)
-    await finalizeAll()
+    await payFinal(networkA, tokenA, address, 15_000_000n)
     // Refunds or payouts reserved all but 2 USDT before the evaluation ran.
     const reservation = await reserveStore(merchantId, 'USDT@chain-a', 2_000_000n)
     // The invoice settles anyway (before, the whole evaluation failed with insufficient funds), 2 of the
@@ -451,11 +439,8 @@ describe('an excess arriving after the invoice settled', () => {
     expect(await runEvaluateJob(view.row.id)).toBe('retry-later')
     expect(await buyerCredit(view.row.id)).toEqual([['USDT@chain-a', 2_000_000n]])
     // Another invoice of the store is evaluated meanwhile as usual.
-    const other = await withTransaction(database.pool, (client) =>
-      createInvoice(client, { merchantId, amount: '1', currency: 'USDT' }, context),
-    )
-    await pay(networkA, tokenA, other.options[0]?.address as string, 1_000_000n)
-    await finalizeAll()
+    const other = await newInvoice(merchantId, '1')
+    await payFinal(networkA, tokenA, other.options[0]?.address as string, 1_000_000n)
     expect(await runEvaluateJob(other.row.id)).toBe('done')
     expect((await getInvoice(database.pool, merchantId, other.row.id, context)).row.status).toBe('settled')
     // The reservation ends: the next run credits the rest, once.
@@ -467,17 +452,13 @@ describe('an excess arriving after the invoice settled', () => {
 
   it('takes a later excess from another asset the buyer paid in when the store spent the first', async () => {
     const merchantId = await newMerchant()
-    const view = await withTransaction(database.pool, (client) =>
-      createInvoice(client, { merchantId, amount: '10', currency: 'USDT' }, context),
-    )
+    const view = await newInvoice(merchantId, '10')
     const address = view.options[0]?.address as string
-    await pay(networkA, tokenA, address, 10_000_000n)
-    await finalizeAll()
+    await payFinal(networkA, tokenA, address, 10_000_000n)
     expect(await runEvaluateJob(view.row.id)).toBe('done')
     // The store pays out all of chain-a; then the buyer pays 4 more on chain-b.
     await reserveStore(merchantId, 'USDT@chain-a', 0n)
-    await pay(networkB, tokenB, address, 4_000_000n)
-    await finalizeAll()
+    await payFinal(networkB, tokenB, address, 4_000_000n)
     expect(await runEvaluateJob(view.row.id)).toBe('done')
     expect(await buyerCredit(view.row.id)).toEqual([['USDT@chain-b', 4_000_000n]])
   })

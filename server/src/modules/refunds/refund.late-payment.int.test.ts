@@ -1,26 +1,13 @@
 import { randomBytes } from 'node:crypto'
-import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createTestDatabase, type TestDatabase } from '../../../test/setup/database.ts'
+import type { TestDatabase } from '../../../test/setup/database.ts'
 import { offlineNetwork } from '../../../test/setup/offline-network.ts'
-import { withTransaction } from '../../db/tx.ts'
-import { createEvaluateInvoiceHandler } from '../../jobs/invoices.ts'
-import { RetryLater } from '../../jobs/runner.ts'
-import { staticRateSource } from '../invoices/invoice.rates.ts'
 import {
-  createInvoice,
-  getInvoice,
-  type InvoiceContext,
-  reevaluateInvoice,
-} from '../invoices/invoice.service.ts'
-import { createRawMasterKeyProvider } from '../keys/key.master.ts'
-import { exportAccountXpub, initKeys } from '../keys/key.service.ts'
-import { getAccountBalance, getOrCreateAccount, listOwnerBalances } from '../ledger/ledger.service.ts'
-import { createMerchant } from '../merchants/merchant.service.ts'
-import { progressPayments, recordObservedTransfers } from '../payments/payment.service.ts'
-import { importSanctionLists } from '../sanctions/sanction.service.ts'
+  type OfflinePaymentsFixture,
+  startOfflinePaymentsFixture,
+} from '../../../test/setup/offline-payments-fixture.ts'
+import { withTransaction } from '../../db/tx.ts'
+import { getInvoice, type InvoiceContext, reevaluateInvoice } from '../invoices/invoice.service.ts'
 import { openRefund } from './refund.service.ts'
 
 // Review 2 of "a refund never splits against a buyer credit that is still owed something" (ADR 0013).
@@ -31,94 +18,30 @@ import { openRefund } from './refund.service.ts'
 
 const asset = 'USDT@chain-r2'
 const tokenAddress: `0x${string}` = `0x${'22'.repeat(20)}`
-const buyer = '0x52908400098527886E0F7030069857D2E4169EE7'
 const network = offlineNetwork({ name: 'chain-r2', tokenAddress })
 
+let fixture: OfflinePaymentsFixture
 let database: TestDatabase
-let nowMs = Date.now()
-const context: InvoiceContext = {
-  networks: [network],
-  rateSource: staticRateSource({ USD: { USDT: '1' } }),
-  now: () => new Date(nowMs),
-}
-let block = 100n
-let provider: ReturnType<typeof createRawMasterKeyProvider>
+let context: InvoiceContext
 
+/** A final payment to `address`: the store's balance is credited; its evaluate-invoice job has not run. */
 async function pay(address: string, amount: bigint): Promise<void> {
-  block += 1n
-  await withTransaction(database.pool, (client) =>
-    recordObservedTransfers(client, network, [
-      {
-        blockNumber: block,
-        blockHash: `0x${randomBytes(32).toString('hex')}`,
-        txHash: `0x${randomBytes(32).toString('hex')}`,
-        logIndex: 0,
-        tokenAddress,
-        from: buyer.toLowerCase(),
-        to: address,
-        amount,
-      },
-    ]),
-  )
-  // Final: the store's balance is credited; the evaluate-invoice job it enqueues has not run yet.
-  await withTransaction(database.pool, (client) =>
-    progressPayments(
-      client,
-      network,
-      { headNumber: block + 10n, finalizedNumber: block + 5n },
-      { creditingHalted: false },
-    ),
-  )
+  await fixture.observePayment(address, amount)
+  await fixture.finalizePayments()
 }
 
-async function runEvaluateJob(invoiceId: string): Promise<'done' | 'retry-later'> {
-  const [, evaluate] = createEvaluateInvoiceHandler(database.pool, context)
-  try {
-    await evaluate(
-      { id: '1', kind: 'evaluate-invoice', payload: { invoice_id: invoiceId }, attempts: 1, attemptsMax: 25 },
-      new AbortController().signal,
-    )
-    return 'done'
-  } catch (error) {
-    if (error instanceof RetryLater) return 'retry-later'
-    throw error
-  }
-}
-
-async function storeAvailable(merchantId: string): Promise<bigint> {
-  const account = await getOrCreateAccount(database.pool, {
-    ownerType: 'merchant',
-    ownerId: merchantId,
-    purpose: 'available',
-    assetId: asset,
-    normalSide: 'credit',
-    flags: { debitsMustNotExceedCredits: true },
-  })
-  return (await getAccountBalance(database.pool, account.id)).available
-}
-
-async function buyerCreditPosted(invoiceId: string): Promise<bigint> {
-  const credit = (await listOwnerBalances(database.pool, 'customer', invoiceId)).find(
-    (balance) => balance.account.purpose === 'buyer-credit',
-  )
-  return credit?.posted ?? 0n
-}
+const runEvaluateJob = (invoiceId: string) => fixture.runEvaluateJob(invoiceId)
+const storeAvailable = (merchantId: string) => fixture.storeAvailable(merchantId)
+const buyerCreditPosted = async (invoiceId: string) => (await fixture.buyerCredit(invoiceId))[0]
 
 beforeAll(async () => {
-  database = await createTestDatabase()
-  provider = createRawMasterKeyProvider(randomBytes(32))
-  await initKeys(database.pool, provider)
-  const directory = mkdtempSync(join(tmpdir(), 'sluice-sanctions-'))
-  chmodSync(directory, 0o755)
-  writeFileSync(
-    join(directory, 'sanctioned_addresses_ETH.txt'),
-    '0x000000000000000000000000000000000000dead\n',
-  )
-  await importSanctionLists(database.pool, [join(directory, 'sanctioned_addresses_ETH.txt')])
+  fixture = await startOfflinePaymentsFixture({ network, tokenAddress })
+  database = fixture.database
+  context = fixture.context
 })
 
 afterAll(async () => {
-  await database?.drop()
+  await fixture?.stop()
 })
 
 // Review (2026-11-22): a refund used to trust the invoice's stored status, so a final late payment whose
@@ -128,17 +51,13 @@ describe('a refund of an expired, underpaid invoice whose late payment is final 
     retry: 0,
     timeout: 180_000,
   }, async () => {
-    const store = (await createMerchant(database.pool, { name: `Review2 ${randomBytes(3).toString('hex')}` }))
-      .merchant.id
-    await exportAccountXpub(database.pool, provider, store)
-    const view = await withTransaction(database.pool, (client) =>
-      createInvoice(client, { merchantId: store, amount: '10', currency: 'USDT' }, context),
-    )
+    const store = await fixture.createStore(`Review2 ${randomBytes(3).toString('hex')}`)
+    const view = await fixture.newInvoice(store, '10')
     const invoiceId = view.row.id
     const address = view.options[0]?.address as string
     // The buyer pays 4 of 10; the invoice expires underpaid: refundable (expired, paid_partial).
     await pay(address, 4_000_000n)
-    nowMs += 16 * 60_000
+    fixture.advanceClock(16 * 60_000)
     await reevaluateInvoice(database.pool, invoiceId, context)
     const expired = (await getInvoice(database.pool, store, invoiceId, context)).row
     expect([expired.status, expired.exception]).toEqual(['expired', 'paid_partial'])
@@ -164,9 +83,7 @@ describe('a refund of an expired, underpaid invoice whose late payment is final 
     expect([settled.status, settled.exception]).toEqual(['settled', 'paid_over'])
     // The job, when it runs, finds nothing more owed.
     expect(await runEvaluateJob(invoiceId)).toBe('done')
-    const other = await withTransaction(database.pool, (client) =>
-      createInvoice(client, { merchantId: store, amount: '10', currency: 'USDT' }, context),
-    )
+    const other = await fixture.newInvoice(store, '10')
     await pay(other.options[0]?.address as string, 10_000_000n)
     await runEvaluateJob(invoiceId)
     const refused = await withTransaction(database.pool, (client) =>

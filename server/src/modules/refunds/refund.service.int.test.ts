@@ -1,42 +1,37 @@
 import { randomBytes } from 'node:crypto'
-import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { getAddress } from 'viem'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createTestDatabase, type TestDatabase } from '../../../test/setup/database.ts'
+import type { TestDatabase } from '../../../test/setup/database.ts'
 import { offlineNetwork } from '../../../test/setup/offline-network.ts'
+import {
+  fixtureBuyer,
+  type OfflinePaymentsFixture,
+  startOfflinePaymentsFixture,
+} from '../../../test/setup/offline-payments-fixture.ts'
 import { withTransaction } from '../../db/tx.ts'
-import { createEvaluateInvoiceHandler } from '../../jobs/invoices.ts'
 import { createRefundPayoutEndedHandler } from '../../jobs/refunds.ts'
 import { RetryLater } from '../../jobs/runner.ts'
 import { createLogger } from '../../lib/logger.ts'
 import { invoiceLimits } from '../invoices/invoice.limits.ts'
-import { staticRateSource } from '../invoices/invoice.rates.ts'
 import {
-  createInvoice,
   getInvoice,
   type InvoiceContext,
   reevaluateInvoice,
   topUpBuyerCredit,
 } from '../invoices/invoice.service.ts'
-import { createRawMasterKeyProvider } from '../keys/key.master.ts'
-import { exportAccountXpub, initKeys } from '../keys/key.service.ts'
 import {
   createTransfer,
-  getAccountBalance,
   getOrCreateAccount,
   getOrCreateSystemAccount,
   getTransfer,
   listOwnerBalances,
 } from '../ledger/ledger.service.ts'
 import { createMerchant } from '../merchants/merchant.service.ts'
-import { progressPayments, recordObservedTransfers } from '../payments/payment.service.ts'
+import { recordObservedTransfers } from '../payments/payment.service.ts'
 import { updatePayoutSettings } from '../payouts/payout.book.ts'
 import { bookPayoutFinal } from '../payouts/payout.ledger.ts'
 import { failBeforeSigning } from '../payouts/payout.send.ts'
 import { cancelPayout, getPayout } from '../payouts/payout.service.ts'
-import { importSanctionLists } from '../sanctions/sanction.service.ts'
 import {
   cancelRefund,
   getRefund,
@@ -56,65 +51,29 @@ import type { OpenRefundInput } from './refund.types.ts'
 
 const asset = 'USDT@chain-a'
 const tokenAddress: `0x${string}` = `0x${'11'.repeat(20)}`
-const buyer = '0x52908400098527886E0F7030069857D2E4169EE7'
+const buyer = fixtureBuyer
 const network = offlineNetwork({ name: 'chain-a', tokenAddress })
 
+let fixture: OfflinePaymentsFixture
 let database: TestDatabase
+let context: InvoiceContext
 let merchantId: string
-let nowMs = Date.now()
-const context: InvoiceContext = {
-  networks: [network],
-  rateSource: staticRateSource({ USD: { USDT: '1' } }),
-  now: () => new Date(nowMs),
-}
-let block = 100n
-
-let provider: ReturnType<typeof createRawMasterKeyProvider>
+const payoutContext = { networks: [network], now: () => context.now() }
 
 /** An invoice of `amount` USDT paid with each of `payments` (minor units), final and evaluated. */
 async function paidInvoice(amount: string, payments: readonly bigint[]): Promise<string> {
-  const invoiceId = await payInvoice(merchantId, amount, payments)
+  const invoiceId = await fixture.payInvoice(merchantId, amount, payments)
   await reevaluateInvoice(database.pool, invoiceId, context)
   return invoiceId
 }
 
-/** As paidInvoice, for `merchant`, its payments final (the store's balance credited) but not evaluated. */
-async function payInvoice(merchant: string, amount: string, payments: readonly bigint[]): Promise<string> {
-  const view = await withTransaction(database.pool, (client) =>
-    createInvoice(client, { merchantId: merchant, amount, currency: 'USDT' }, context),
-  )
-  const address = view.options[0]?.address as string
-  for (const paid of payments) {
-    block += 1n
-    await withTransaction(database.pool, (client) =>
-      recordObservedTransfers(client, network, [
-        {
-          blockNumber: block,
-          blockHash: `0x${randomBytes(32).toString('hex')}`,
-          txHash: `0x${randomBytes(32).toString('hex')}`,
-          logIndex: 0,
-          tokenAddress,
-          from: buyer.toLowerCase(),
-          to: address,
-          amount: paid,
-        },
-      ]),
-    )
-  }
-  await withTransaction(database.pool, (client) =>
-    progressPayments(
-      client,
-      network,
-      { headNumber: block + 10n, finalizedNumber: block + 5n },
-      { creditingHalted: false },
-    ),
-  )
-  return view.row.id
-}
+const runEvaluateJob = (invoiceId: string) => fixture.runEvaluateJob(invoiceId)
+const merchantAvailable = (merchant = merchantId) => fixture.storeAvailable(merchant)
+const buyerCredit = (invoiceId: string) => fixture.buyerCredit(invoiceId)
 
 function open(invoiceId: string, amount: string, extra: Partial<OpenRefundInput> = {}) {
   // Ids are time-ordered to the millisecond: a step per refund keeps "newest first" well defined.
-  nowMs += 1
+  fixture.advanceClock(1)
   return withTransaction(database.pool, (client) =>
     openRefund(
       client,
@@ -131,26 +90,6 @@ async function codeOf(promise: Promise<unknown>): Promise<string> {
     return (error as { code: string }).code
   }
   throw new Error('expected a refusal')
-}
-
-async function merchantAvailable(merchant = merchantId): Promise<bigint> {
-  const account = await getOrCreateAccount(database.pool, {
-    ownerType: 'merchant',
-    ownerId: merchant,
-    purpose: 'available',
-    assetId: asset,
-    normalSide: 'credit',
-    flags: { debitsMustNotExceedCredits: true },
-  })
-  return (await getAccountBalance(database.pool, account.id)).available
-}
-
-/** The invoice's buyer credit: [posted, available] (zeros while it has no account). */
-async function buyerCredit(invoiceId: string): Promise<[bigint, bigint]> {
-  const credit = (await listOwnerBalances(database.pool, 'customer', invoiceId)).find(
-    (balance) => balance.account.purpose === 'buyer-credit',
-  )
-  return [credit?.posted ?? 0n, credit?.available ?? 0n]
 }
 
 /** Runs the refund's refund-payout-ended jobs as the worker would (`times` each: a retry), then drops them. */
@@ -186,22 +125,14 @@ async function runPayoutEndedJobs(refundId: string, times = 1): Promise<string[]
 }
 
 beforeAll(async () => {
-  database = await createTestDatabase()
-  provider = createRawMasterKeyProvider(randomBytes(32))
-  await initKeys(database.pool, provider)
-  merchantId = (await createMerchant(database.pool, { name: 'Refund Store' })).merchant.id
-  await exportAccountXpub(database.pool, provider, merchantId)
-  const directory = mkdtempSync(join(tmpdir(), 'sluice-sanctions-'))
-  chmodSync(directory, 0o755)
-  writeFileSync(
-    join(directory, 'sanctioned_addresses_ETH.txt'),
-    '0x000000000000000000000000000000000000dead\n',
-  )
-  await importSanctionLists(database.pool, [join(directory, 'sanctioned_addresses_ETH.txt')])
+  fixture = await startOfflinePaymentsFixture({ network, tokenAddress })
+  database = fixture.database
+  context = fixture.context
+  merchantId = await fixture.createStore('Refund Store')
 })
 
 afterAll(async () => {
-  await database?.drop()
+  await fixture?.stop()
 })
 
 describe('opening refunds', () => {
@@ -226,8 +157,7 @@ describe('opening refunds', () => {
     const invoiceId = await paidInvoice('2', [2_000_000n])
     const address = (await getInvoice(database.pool, merchantId, invoiceId, context)).options[0]
       ?.address as string
-    block += 1n
-    const at = block
+    const at = fixture.nextBlock()
     // Zero-value transfers (address poisoning) from anyone, newer than the payment and more than shown.
     await withTransaction(database.pool, (client) =>
       recordObservedTransfers(
@@ -336,9 +266,7 @@ describe('opening refunds', () => {
   })
 
   it('refuses open invoices, unpaid assets, excess decimals, zero and another store', async () => {
-    const unpaid = await withTransaction(database.pool, (client) =>
-      createInvoice(client, { merchantId, amount: '1', currency: 'USDT' }, context),
-    )
+    const unpaid = await fixture.newInvoice(merchantId, '1')
     expect(await codeOf(open(unpaid.row.id, '1'))).toBe('invoice-not-refundable')
     const invoiceId = await paidInvoice('1', [1_000_000n])
     expect(await codeOf(open(invoiceId, '1', { assetId: 'USDC@chain-a' }))).toBe('refund-asset-invalid')
@@ -414,8 +342,6 @@ describe('the refund link', () => {
 })
 
 describe('a refund becomes a payout', () => {
-  const payoutContext = { networks: [network], now: () => new Date(nowMs) }
-
   async function withDestination(invoiceId: string, amount: string) {
     const { refund, linkToken } = await open(invoiceId, amount)
     await submitRefundDestination(database.pool, linkToken, buyer, context.now())
@@ -549,8 +475,6 @@ describe('a refund becomes a payout', () => {
 // The buyer-credit part of a refund goes back to the buyer credit when its payout ends unpaid (audit,
 // 2026-11-22: before, it stayed in the store's available balance, where the payout's void returned it).
 describe('a refund whose payout ends unpaid', () => {
-  const payoutContext = { networks: [network], now: () => new Date(nowMs) }
-
   async function requestPayout(invoiceId: string, amount: string, destination: string) {
     const { refund, linkToken } = await open(invoiceId, amount)
     await submitRefundDestination(database.pool, linkToken, destination, context.now())
@@ -678,14 +602,7 @@ describe('a refund whose payout ends unpaid', () => {
 // reads short, a refund took the difference from the store, and the credit landing later took it from the
 // store again. The store then lost the excess twice, depending on whether a job ran before the refund.
 describe('a refund while the buyer credit is owed something', () => {
-  const payoutContext = { networks: [network], now: () => new Date(nowMs) }
-
-  async function newStore(): Promise<string> {
-    const name = `Credit Store ${randomBytes(3).toString('hex')}`
-    const id = (await createMerchant(database.pool, { name })).merchant.id
-    await exportAccountXpub(database.pool, provider, id)
-    return id
-  }
+  const newStore = () => fixture.createStore(`Credit Store ${randomBytes(3).toString('hex')}`)
 
   /** Reserves `amount` of the store's available balance, as a payout does; returns its void (the payout fails). */
   async function reserve(merchant: string, amount: bigint): Promise<() => Promise<unknown>> {
@@ -711,27 +628,6 @@ describe('a refund while the buyer credit is owed something', () => {
     return () => createTransfer(database.pool, { kind: 'void', id: `${id}:void`, pendingId: id })
   }
 
-  /** Runs the invoice's evaluate-invoice job once, as the worker would. */
-  async function runEvaluateJob(invoiceId: string): Promise<'done' | 'retry-later'> {
-    const [, evaluate] = createEvaluateInvoiceHandler(database.pool, context)
-    try {
-      await evaluate(
-        {
-          id: '1',
-          kind: 'evaluate-invoice',
-          payload: { invoice_id: invoiceId },
-          attempts: 1,
-          attemptsMax: 25,
-        },
-        new AbortController().signal,
-      )
-      return 'done'
-    } catch (error) {
-      if (error instanceof RetryLater) return 'retry-later'
-      throw error
-    }
-  }
-
   const openFor = (merchant: string, invoiceId: string, amount: string) =>
     open(invoiceId, amount, { merchantId: merchant })
 
@@ -746,7 +642,7 @@ describe('a refund while the buyer credit is owed something', () => {
   /** A 10 USDT invoice paid 15, its 5 excess refunded after the evaluation credited it, or before. */
   async function refundExcess(order: 'credit-then-refund' | 'refund-then-deferred-credit') {
     const store = await newStore()
-    const invoiceId = await payInvoice(store, '10', [15_000_000n])
+    const invoiceId = await fixture.payInvoice(store, '10', [15_000_000n])
     if (order === 'refund-then-deferred-credit') {
       // A payout reserves the store's whole balance before the evaluation runs: the credit is deferred.
       const fail = await reserve(store, await merchantAvailable(store))
@@ -781,7 +677,7 @@ describe('a refund while the buyer credit is owed something', () => {
 
   it('refuses while the store cannot cover what the overpayment owes the buyer credit, writing nothing', async () => {
     const store = await newStore()
-    const invoiceId = await payInvoice(store, '10', [15_000_000n])
+    const invoiceId = await fixture.payInvoice(store, '10', [15_000_000n])
     // Two payouts reserve the store's whole balance: the evaluation can credit none of the 5 excess.
     const failMost = await reserve(store, 13_000_000n)
     const failRest = await reserve(store, 2_000_000n)
@@ -809,7 +705,7 @@ describe('a refund while the buyer credit is owed something', () => {
 
   it('refuses while an unpaid refund’s buyer credit cannot go back yet; once it can, returns it first', async () => {
     const store = await newStore()
-    const invoiceId = await payInvoice(store, '1', [3_000_000n])
+    const invoiceId = await fixture.payInvoice(store, '1', [3_000_000n])
     expect(await runEvaluateJob(invoiceId)).toBe('done')
     const first = await openFor(store, invoiceId, '2')
     expect([first.refund.fromBuyerCredit, first.refund.fromMerchantBalance]).toEqual([2_000_000n, 0n])
@@ -843,7 +739,7 @@ describe('a refund while the buyer credit is owed something', () => {
 
   it('waits for an evaluation crediting the buyer credit, then takes from what it credited', async () => {
     const store = await newStore()
-    const invoiceId = await payInvoice(store, '10', [15_000_000n])
+    const invoiceId = await fixture.payInvoice(store, '10', [15_000_000n])
     const fail = await reserve(store, 15_000_000n)
     expect(await runEvaluateJob(invoiceId)).toBe('retry-later')
     await fail()
