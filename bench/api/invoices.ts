@@ -35,7 +35,8 @@ async function measure(
   headers: Record<string, string>,
   durationSeconds: number,
 ): Promise<TargetRun> {
-  const phase = await startPhase(invoiceDatabase, [`sluice-bench-${name}`])
+  // The API's batched one-statement writes run on a pool of their own (ADR 0028), named after its pool.
+  const phase = await startPhase(invoiceDatabase, [`sluice-bench-${name}`, `sluice-bench-${name}-batches`])
   const before = await child.snapshot()
   const load = await runLoad({
     url: `http://127.0.0.1:${child.port}`,

@@ -29,3 +29,24 @@ export function createPool(
   pool.on('error', () => {})
   return pool
 }
+
+/**
+ * A pool to the database of `pool`, with connections of its own and session settings that must not
+ * reach the main pool's statements (ADR 0028: generic plans for batched writes).
+ */
+export function createSiblingPool(
+  pool: Pool,
+  options: { sizeMax: number; applicationName: string; settings: Readonly<Record<string, string>> },
+): Pool {
+  const settings = Object.entries(options.settings)
+    .map(([name, value]) => `-c ${name}=${value}`)
+    .join(' ')
+  const sibling = new pg.Pool({
+    ...pool.options,
+    max: options.sizeMax,
+    application_name: options.applicationName,
+    options: [pool.options.options, settings].filter(Boolean).join(' '),
+  })
+  sibling.on('error', () => {})
+  return sibling
+}

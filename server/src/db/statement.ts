@@ -17,6 +17,19 @@ export type GatedWrite = Readonly<{ ctes: readonly SqlPart[]; done: string }>
 
 export type GatedWriteBuilder = (gate: string) => GatedWrite
 
+/**
+ * One write for the rows of many requests at once (a batch: docs/adr/0028-batched-one-statement-writes.md),
+ * as gated CTEs: the gate CTE lists the `ordinal` (1-based position in `rows`) of each request to write,
+ * the write inserts those requests' rows only, and its `done` CTE lists the ordinals it wrote, one row
+ * each. The text must depend on nothing but `gate` (the rows travel as array values), so a batch of any
+ * size is one prepared statement.
+ */
+export type BatchWrite<Row> = Readonly<{
+  /** Names the statement: writes with the same name must build the same text. */
+  name: string
+  build: (rows: readonly Row[], gate: string) => GatedWrite
+}>
+
 const parameterPattern = /\$(\d+)/g
 
 /**

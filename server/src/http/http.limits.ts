@@ -34,12 +34,27 @@ export const httpLimits = {
   idempotencyKeyLengthMax: 255,
   /** Expired keys deleted per cleanup call: bounds the locks and WAL of one job run. */
   idempotencyCleanupBatchMax: 1_000,
+  /**
+   * One-statement writes of one operation running at once per process (ADR 0028); requests arriving
+   * meanwhile wait and go together in the next statement. Below the pool's 10 connections, so reads
+   * and other writes still find one; at 32 concurrent clients, 4 gave batches of ~7 (bench/RESULTS.md).
+   */
+  oneStatementBatchesInFlightMax: 4,
+  /**
+   * Requests per one-statement write (ADR 0028). Bounds the statement: each request carries its stored
+   * response (~1 KB for an invoice), so 32 keep it under ~64 KB of parameters and a few ms of work.
+   */
+  oneStatementBatchRequestsMax: 32,
 } as const
 
 /** Relations between the limits, checked when the module loads. */
 function assertHttpLimitRelations(): void {
   assert(httpLimits.apiRequestsBurst >= httpLimits.apiRequestsPerSecond, 'a burst holds at least one second')
   assert(httpLimits.apiRequestsPerSecond > 0, 'a key must be able to call the API')
+  assert(
+    httpLimits.oneStatementBatchesInFlightMax < limits.dbPoolSizeMax,
+    'one-statement writes must leave the pool a connection for everything else',
+  )
   assert(
     httpLimits.idempotencyClaimLeaseMs > limits.dbIdleInTransactionTimeoutMs + limits.dbStatementTimeoutMs,
     'a claim must outlive the longest transaction the database lets a handler hold',

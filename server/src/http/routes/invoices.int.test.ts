@@ -2,6 +2,7 @@ import { randomBytes, randomUUID } from 'node:crypto'
 import type { createInvoice } from '@sluice/sdk/api/invoices'
 import { createSluiceClient, type SluiceApiError, type SluiceClient } from '@sluice/sdk/client'
 import type { FastifyInstance } from 'fastify'
+import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { z } from 'zod'
 import { createTestDatabase, type TestDatabase } from '../../../test/setup/database.ts'
@@ -16,6 +17,7 @@ import { createMerchant, issueApiKey } from '../../modules/merchants/merchant.se
 import { depositAddressLimits } from '../../modules/payments/deposit-address.limits.ts'
 import { refillDepositAddressPool } from '../../modules/payments/deposit-address.service.ts'
 import { buildApp } from '../app.ts'
+import { httpLimits } from '../http.limits.ts'
 import { createMetrics } from '../metrics.ts'
 
 // POST /v1/invoices in one statement (docs/adr/0022): an address held by the process, the idempotency
@@ -57,6 +59,47 @@ async function untilPoolSettles(): Promise<number> {
     last = now
   }
   return last
+}
+
+/**
+ * Records the Idempotency-Keys of each one-statement write the app sends (ADR 0028); with `holdFirst`,
+ * holds that many statements until `release` (`held` resolves once they are all waiting).
+ */
+function spyOnBatches(options: { holdFirst?: number } = {}) {
+  // The batches run on a pool of their own (ADR 0028), so the spy sits on every pool's query.
+  const prototype = pg.Pool.prototype as { query: (...args: unknown[]) => Promise<unknown> }
+  const original = prototype.query
+  const batches: string[][] = []
+  let releaseHeld: () => void = () => {}
+  const released = new Promise<void>((resolve) => {
+    releaseHeld = resolve
+  })
+  let heldCount = 0
+  let allHeld: () => void = () => {}
+  const held = new Promise<void>((resolve) => {
+    allHeld = resolve
+  })
+  prototype.query = async function spied(this: unknown, ...args: unknown[]) {
+    const config = args[0] as { name?: string; values?: unknown[] } | string
+    if (typeof config === 'object' && config.name?.startsWith('idempotency-claim-with-writes:')) {
+      batches.push([...((config.values?.[1] as string[] | undefined) ?? [])])
+      if (heldCount < (options.holdFirst ?? 0)) {
+        heldCount += 1
+        if (heldCount === options.holdFirst) allHeld()
+        await released
+      }
+    }
+    return await original.apply(this, args)
+  }
+  return {
+    batches,
+    held,
+    release: () => releaseHeld(),
+    restore: () => {
+      releaseHeld()
+      prototype.query = original
+    },
+  }
 }
 
 beforeAll(async () => {
@@ -186,6 +229,89 @@ describe('POST /v1/invoices in one statement', () => {
     expect(await count('select count(*)::int as count from idempotency_keys where key = $1', [key])).toBe(1)
   })
 
+  it('batches concurrent requests into shared statements, each written once and read back as answered', async () => {
+    await create({ amount: '1', currency: 'USDT' })
+    const spy = spyOnBatches()
+    const duplicateKey = randomUUID()
+    const bodies = Array.from({ length: 40 }, (_, index) => ({
+      amount: `${index + 1}`,
+      currency: 'USDT',
+      order_id: `batch-${index}`,
+    }))
+    let results: PromiseSettledResult<Awaited<ReturnType<typeof create>>>[]
+    try {
+      results = await Promise.allSettled([
+        ...bodies.map((body) => create(body)),
+        ...Array.from({ length: 3 }, () => create({ amount: '99', currency: 'USDT' }, duplicateKey)),
+      ])
+    } finally {
+      spy.restore()
+    }
+    const created = results.slice(0, 40).map((result) => {
+      if (result.status === 'rejected') throw result.reason
+      return result.value
+    })
+    expect(created.map((invoice) => invoice.order_id)).toEqual(bodies.map((body) => body.order_id))
+    expect(new Set(created.map((invoice) => invoice.payment_options[0]?.address)).size).toBe(40)
+    // Fewer statements than requests: some carried several (lib/batcher.ts), none a key twice.
+    expect(spy.batches.length).toBeLessThan(43)
+    expect(Math.max(...spy.batches.map((keys) => keys.length))).toBeGreaterThan(1)
+    for (const keys of spy.batches) expect(new Set(keys).size).toBe(keys.length)
+    for (const invoice of created.slice(0, 5))
+      expect(await client().getInvoice({ params: { id: invoice.id } })).toEqual(invoice)
+    const duplicates = results.slice(40)
+    const duplicateIds = new Set(
+      duplicates.flatMap((result) => (result.status === 'fulfilled' ? [result.value.id] : [])),
+    )
+    expect(duplicateIds.size).toBe(1)
+    for (const result of duplicates)
+      if (result.status === 'rejected')
+        expect((result.reason as SluiceApiError).code).toBe('idempotency-key-in-progress')
+    expect(
+      await count(
+        "select count(*)::int as count from invoices where merchant_id = $1 and order_id like 'batch-%'",
+      ),
+    ).toBe(40)
+  })
+
+  it('fails only the request whose write fails when it shared a statement with others', async () => {
+    await create({ amount: '1', currency: 'USDT' })
+    await database.pool.query(
+      "alter table invoices add constraint test_refuse_in_batch check (description is distinct from 'refuse me too')",
+    )
+    const spy = spyOnBatches({ holdFirst: httpLimits.oneStatementBatchesInFlightMax })
+    const badKey = randomUUID()
+    try {
+      // The first statements are held, so the requests after them wait and go together.
+      const blockers = Array.from({ length: httpLimits.oneStatementBatchesInFlightMax }, (_, index) =>
+        create({ amount: '1', currency: 'USDT', order_id: `blocker-${index}` }),
+      )
+      await spy.held
+      const first = create({ amount: '2', currency: 'USDT', order_id: 'queued-0' })
+      const failed = apiError(create({ amount: '3', currency: 'USDT', description: 'refuse me too' }, badKey))
+      const second = create({ amount: '4', currency: 'USDT', order_id: 'queued-1' })
+      await new Promise((resolve) => setTimeout(resolve, 300))
+      spy.release()
+      await Promise.all(blockers)
+      expect([(await first).order_id, (await second).order_id]).toEqual(['queued-0', 'queued-1'])
+      expect((await failed).status).toBe(500)
+    } finally {
+      spy.restore()
+      await database.pool.query('alter table invoices drop constraint test_refuse_in_batch')
+    }
+    // It was tried with the others, then alone; only it failed, and it left nothing behind.
+    expect(spy.batches.some((keys) => keys.includes(badKey) && keys.length > 1)).toBe(true)
+    expect(spy.batches.some((keys) => keys.length === 1 && keys[0] === badKey)).toBe(true)
+    expect(await count('select count(*)::int as count from idempotency_keys where key = $1', [badKey])).toBe(
+      0,
+    )
+    expect(
+      await count(
+        "select count(*)::int as count from invoices where merchant_id = $1 and order_id in ('queued-0', 'queued-1')",
+      ),
+    ).toBe(2)
+  })
+
   it('with an empty pool, derives the next index outside any transaction and still writes in one statement', async () => {
     const store = await createMerchant(database.pool, { name: 'Empty Pool Store' })
     const { xpub } = await exportAccountXpub(database.pool, provider, store.merchant.id)
@@ -223,8 +349,9 @@ describe('POST /v1/invoices in one statement', () => {
     await app.close()
     const handedOut = await count('select next_index as count from hd_index_counters where merchant_id = $1')
     const used = await count('select count(*)::int as count from deposit_addresses where merchant_id = $1')
-    // The failing statement above dropped its address on purpose (it may be why the write failed).
-    expect(used + (await pooled())).toBe(handedOut - 1)
+    // The two failing requests above dropped their addresses on purpose (they may be why the writes
+    // failed); the requests that shared a failed statement with one of them kept theirs.
+    expect(used + (await pooled())).toBe(handedOut - 2)
   })
 })
 

@@ -17,13 +17,15 @@ import {
   createInvoice as createInvoiceOfStore,
   getInvoice as getInvoiceOfStore,
   type InvoiceContext,
+  type InvoiceCreation,
   type InvoiceView,
+  invoiceCreationWrite,
   listInvoices as listInvoicesOfStore,
   markInvoice as markInvoiceOfStore,
   planInvoice,
 } from '../../modules/invoices/invoice.service.ts'
 import { DepositAddressReserve } from '../../modules/payments/deposit-address.service.ts'
-import { type RouteDependencies, registerOperation } from '../route.ts'
+import { oneStatementForm, type RouteDependencies, registerOperation } from '../route.ts'
 import { paymentToWire } from './wire.ts'
 
 export function invoiceToWire(view: InvoiceView): InvoiceWire {
@@ -180,10 +182,13 @@ function registerCreateInvoiceRoute(
       }),
     dependencies,
     {
-      singleStatement: async ({ principal, body }) => {
-        const plan = await planInvoice(inputOf(principal.merchantId, body), context, reserve)
-        return { response: invoiceToWire(plan.view), write: plan.write, release: plan.release }
-      },
+      singleStatement: oneStatementForm<typeof createInvoice, InvoiceCreation>(
+        invoiceCreationWrite,
+        async ({ principal, body }) => {
+          const plan = await planInvoice(inputOf(principal.merchantId, body), context, reserve)
+          return { response: invoiceToWire(plan.view), row: plan.creation, release: plan.release }
+        },
+      ),
     },
   )
 }

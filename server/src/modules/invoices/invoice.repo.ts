@@ -87,15 +87,18 @@ export async function insertInvoiceWithOptions(
   return stored
 }
 
+/** A new invoice and its payment options: one row of invoicesWithOptionsWrite. */
+export type InvoiceWithOptions = Readonly<{ row: InvoiceInsert; options: readonly OptionRow[] }>
+
 /**
- * The invoice and its options as a one-statement write (db/statement.ts), inserted only when `gate`
- * produced a row; done is `invoice` (one row). Types are cast: INSERT … SELECT infers none.
+ * New invoices and their options as a batched gated write (db/statement.ts `BatchWrite`): invoice i is
+ * inserted when `gate` lists ordinal i + 1, its options when it was; done is `invoice_done` (the
+ * ordinals written). Types are cast: INSERT … SELECT infers none.
  */
-export function invoiceWithOptionsWrite(
-  gate: string,
-  row: InvoiceInsert,
-  options: readonly OptionRow[],
-): GatedWrite {
+export function invoicesWithOptionsWrite(gate: string, invoices: readonly InvoiceWithOptions[]): GatedWrite {
+  const rows = invoices.map((invoice) => invoice.row)
+  const options = invoices.flatMap((invoice) => invoice.options)
+  const column = <Value>(pick: (row: InvoiceInsert) => Value) => rows.map(pick)
   return {
     ctes: [
       {
@@ -103,19 +106,50 @@ export function invoiceWithOptionsWrite(
            insert into invoices (id, merchant_id, status, exception, currency, amount, due_value, rate,
              tolerance_basis_points, expires_at, monitoring_until, order_id, description, redirect_url,
              metadata, payment_link_id, created_at, updated_at)
-           select $1::text, $2::text, 'new', 'none', $3::text, $4::text, $5::numeric, $6::jsonb, $7::int,
-             $8::timestamptz, $9::timestamptz, $10::text, $11::text, $12::text, $13::jsonb, $14::text,
-             $19::timestamptz, $19::timestamptz
-           where exists (select 1 from ${gate})
+           select id, merchant_id, 'new', 'none', currency, amount, due_value, rate, tolerance_basis_points,
+             expires_at, monitoring_until, order_id, description, redirect_url, metadata, payment_link_id,
+             created_at, created_at
+           from unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::numeric[], $6::jsonb[], $7::int[],
+               $8::timestamptz[], $9::timestamptz[], $10::text[], $11::text[], $12::text[], $13::jsonb[],
+               $14::text[], $15::timestamptz[]) with ordinality
+             as row (id, merchant_id, currency, amount, due_value, rate, tolerance_basis_points, expires_at,
+               monitoring_until, order_id, description, redirect_url, metadata, payment_link_id, created_at,
+               ordinal)
+           where ordinal in (select ordinal from ${gate})
            returning id),
          invoice_options as (
            insert into invoice_payment_options (invoice_id, network, asset_id, address, amount_due)
-           select $1::text, * from unnest($15::text[], $16::text[], $17::text[], $18::numeric[])
-           where exists (select 1 from invoice))`,
-        values: invoiceInsertValues(row, options),
+           select * from unnest($16::text[], $17::text[], $18::text[], $19::text[], $20::numeric[])
+             as option (invoice_id, network, asset_id, address, amount_due)
+           where invoice_id in (select id from invoice)),
+         invoice_done as (
+           select ordinal from unnest($1::text[]) with ordinality as row (id, ordinal)
+           where id in (select id from invoice))`,
+        values: [
+          column((row) => row.id),
+          column((row) => row.merchant_id),
+          column((row) => row.currency),
+          column((row) => row.amount),
+          column((row) => row.due_value),
+          column((row) => (row.rate === null ? null : JSON.stringify(row.rate))),
+          column((row) => row.tolerance_basis_points),
+          column((row) => row.expires_at),
+          column((row) => row.monitoring_until),
+          column((row) => row.order_id),
+          column((row) => row.description),
+          column((row) => row.redirect_url),
+          column((row) => JSON.stringify(row.metadata)),
+          column((row) => row.payment_link_id),
+          column((row) => row.created_at),
+          options.map((option) => option.invoice_id),
+          options.map((option) => option.network),
+          options.map((option) => option.asset_id),
+          options.map((option) => option.address),
+          options.map((option) => option.amount_due),
+        ],
       },
     ],
-    done: 'invoice',
+    done: 'invoice_done',
   }
 }
 

@@ -1,7 +1,7 @@
 import { formatUnits, MoneyError, parseUnits } from '@sluice/sdk/money'
 import type { NetworkConfig, TokenConfig } from '../../config/config.types.ts'
 import type { Pool, PoolClient, Queryable } from '../../db/pool.ts'
-import type { GatedWriteBuilder } from '../../db/statement.ts'
+import { type BatchWrite, chainGatedWrites } from '../../db/statement.ts'
 import { withTransaction } from '../../db/tx.ts'
 import { newId } from '../../lib/ids.ts'
 import { recordEvent } from '../events/event.service.ts'
@@ -12,7 +12,11 @@ import {
   getOrCreateAccount,
   listOwnerBalances,
 } from '../ledger/ledger.service.ts'
-import { type DepositAddressReserve, heldInvoiceAddressWrite } from '../payments/deposit-address.service.ts'
+import {
+  type DepositAddressReserve,
+  type HeldInvoiceAddress,
+  heldInvoiceAddressesWrite,
+} from '../payments/deposit-address.service.ts'
 import { allocateDepositAddressWith, listOwnerPayments } from '../payments/payment.service.ts'
 import type { Payment } from '../payments/payment.types.ts'
 import {
@@ -38,9 +42,10 @@ import { rateDecimals } from './invoice.rates.ts'
 import {
   type InvoiceInsert,
   type InvoiceRow,
+  type InvoiceWithOptions,
   insertInvoiceWithOptions,
   insertMark,
-  invoiceWithOptionsWrite,
+  invoicesWithOptionsWrite,
   type OptionRow,
   selectDueForExpiry,
   selectInvoice,
@@ -223,17 +228,38 @@ export async function createInvoice(
   return viewOf(stored, optionViews(options, context.networks), [], context)
 }
 
+/** What a planned invoice writes: its held address, the invoice and its options. */
+export type InvoiceCreation = Readonly<{ address: HeldInvoiceAddress; invoice: InvoiceWithOptions }>
+
+/** New invoices as one batched write (ADR 0022, 0028): their addresses, then the invoices and options. */
+export const invoiceCreationWrite: BatchWrite<InvoiceCreation> = {
+  name: 'invoice-creation',
+  build: (rows, gate) =>
+    chainGatedWrites(gate, [
+      (addressGate) =>
+        heldInvoiceAddressesWrite(
+          addressGate,
+          rows.map((row) => row.address),
+        ),
+      (invoiceGate) =>
+        invoicesWithOptionsWrite(
+          invoiceGate,
+          rows.map((row) => row.invoice),
+        ),
+    ]),
+}
+
 /**
- * A new invoice as a one-statement write (ADR 0022): its view (the response) and its writes — the held
- * address, the invoice and its options — for the caller to gate and run. The address is one the process
- * holds or, with none held, one taken for this request alone (never inside a transaction, so no request
- * waits on the merchant's index counter). `release` gives the address back if nothing was written.
+ * A new invoice as a one-statement write (ADR 0022): its view (the response) and what it writes
+ * (`invoiceCreationWrite`), for the caller to gate and run. The address is one the process holds or,
+ * with none held, one taken for this request alone (never inside a transaction, so no request waits on
+ * the merchant's index counter). `release` gives the address back if nothing was written.
  */
 export async function planInvoice(
   input: CreateInvoiceInput,
   context: InvoiceContext,
   reserve: DepositAddressReserve,
-): Promise<{ view: InvoiceView; write: GatedWriteBuilder; release: () => void }> {
+): Promise<{ view: InvoiceView; creation: InvoiceCreation; release: () => void }> {
   // Validated and priced first: a refused request takes no address.
   const invoice = await newInvoice(input, context)
   const held = await reserve.takeOrAllocate(input.merchantId)
@@ -245,16 +271,11 @@ export async function planInvoice(
     revision: 1,
     updated_at: invoice.row.created_at,
   }
-  const addressWrite = heldInvoiceAddressWrite(
-    { merchantId: input.merchantId, invoiceId: invoice.row.id },
-    held,
-  )
   return {
     view: viewOf(stored, optionViews(options, context.networks), [], context),
-    write: (gate) => {
-      const written = addressWrite(gate)
-      const invoiceWrite = invoiceWithOptionsWrite(written.done, invoice.row, options)
-      return { ctes: [...written.ctes, ...invoiceWrite.ctes], done: invoiceWrite.done }
+    creation: {
+      address: { merchantId: input.merchantId, invoiceId: invoice.row.id, held },
+      invoice: { row: invoice.row, options },
     },
     release: () => reserve.giveBack(input.merchantId, held),
   }

@@ -83,26 +83,37 @@ export async function returnPooledAddresses(
   )
 }
 
+export type InvoiceAddressRow = Readonly<{ merchantId: string; invoiceId: string; held: PooledAddress }>
+
 /**
- * The invoice's address as part of a one-statement write (db/statement.ts): inserted only when `gate`
- * produced a row. No ON CONFLICT: an address or index already taken fails the whole statement.
+ * Held addresses given to new invoices, as a batched gated write (db/statement.ts `BatchWrite`): row i
+ * is inserted when `gate` lists ordinal i + 1; done is `deposit_address_done` (the ordinals written).
+ * No ON CONFLICT: an address or index already taken fails the whole statement.
  */
-export function invoiceAddressWrite(
-  gate: string,
-  owner: { merchantId: string; invoiceId: string },
-  held: PooledAddress,
-): GatedWrite {
+export function invoiceAddressesWrite(gate: string, rows: readonly InvoiceAddressRow[]): GatedWrite {
   return {
     ctes: [
       {
         text: `deposit_address as (
            insert into deposit_addresses (address, merchant_id, owner_kind, owner_id, hd_account, hd_index)
-           select $1::text, $2::text, 'invoice', $3::text, $4::int, $5::int where exists (select 1 from ${gate})
-           returning address)`,
-        values: [held.address, owner.merchantId, owner.invoiceId, held.hdAccount, held.hdIndex],
+           select address, merchant_id, 'invoice', owner_id, hd_account, hd_index
+           from unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::int[]) with ordinality
+             as row (address, merchant_id, owner_id, hd_account, hd_index, ordinal)
+           where ordinal in (select ordinal from ${gate})
+           returning address),
+         deposit_address_done as (
+           select ordinal from unnest($1::text[]) with ordinality as row (address, ordinal)
+           where address in (select address from deposit_address))`,
+        values: [
+          rows.map((row) => row.held.address),
+          rows.map((row) => row.merchantId),
+          rows.map((row) => row.invoiceId),
+          rows.map((row) => row.held.hdAccount),
+          rows.map((row) => row.held.hdIndex),
+        ],
       },
     ],
-    done: 'deposit_address',
+    done: 'deposit_address_done',
   }
 }
 

@@ -1,16 +1,17 @@
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises'
 import { enqueueJob } from '../../db/job-queue.ts'
 import type { Pool, PoolClient, Queryable } from '../../db/pool.ts'
-import type { GatedWriteBuilder } from '../../db/statement.ts'
+import type { GatedWrite } from '../../db/statement.ts'
 import { deriveAccountAddress, deriveAccountAddresses, getAccountXpub } from '../keys/key.service.ts'
 import { type PoolDemand, type ReserveDemand, reserveAfterTake } from './deposit-address.demand.ts'
 import { depositAddressLimits } from './deposit-address.limits.ts'
 import {
   claimPooledAddress,
   countPooled,
+  type InvoiceAddressRow,
   insertDepositAddressUnlessOwned,
   insertPooledAddresses,
-  invoiceAddressWrite,
+  invoiceAddressesWrite,
   type PooledAddress,
   returnPooledAddresses,
   selectPoolsBelow,
@@ -156,6 +157,9 @@ export async function refillLowDepositAddressPools(pool: Pool, demand?: PoolDema
 }
 
 export type HeldAddress = PooledAddress
+
+/** A held address given to a new invoice (one row of heldInvoiceAddressesWrite). */
+export type HeldInvoiceAddress = InvoiceAddressRow
 
 type ReserveLimits = { sizeMin: number; sizeMax: number; merchantsMax: number }
 
@@ -306,10 +310,7 @@ async function deriveNextAddress(pool: Pool, merchantId: string): Promise<HeldAd
   return { address, hdAccount: account.accountIndex, hdIndex }
 }
 
-/** The write of a held address for a new invoice, gated as db/statement.ts describes. */
-export function heldInvoiceAddressWrite(
-  owner: { merchantId: string; invoiceId: string },
-  held: HeldAddress,
-): GatedWriteBuilder {
-  return (gate) => invoiceAddressWrite(gate, owner, held)
+/** Held addresses given to new invoices, as a batched gated write (db/statement.ts `BatchWrite`). */
+export function heldInvoiceAddressesWrite(gate: string, rows: readonly HeldInvoiceAddress[]): GatedWrite {
+  return invoiceAddressesWrite(gate, rows)
 }
