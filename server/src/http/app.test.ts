@@ -104,3 +104,37 @@ describe('http error mapping', () => {
     expect(response.json().code).toBe('route-not-found')
   })
 })
+
+describe('access log', () => {
+  it('writes one line per request when it ends, and none for a route logging at warn', async () => {
+    const lines: Record<string, unknown>[] = []
+    const logged = await buildApp(
+      {
+        pool,
+        logger: createLogger('info', { write: (line: string) => void lines.push(JSON.parse(line)) }),
+        metrics: createMetrics(),
+        networks: [],
+      },
+      (instance) => {
+        instance.get('/quiet/:secret', { logLevel: 'warn' }, async () => ({ ok: true }))
+      },
+    )
+    try {
+      await logged.inject({ url: '/no-such-route?x=1', headers: { 'x-request-id': 'req-access-log' } })
+      await logged.inject({ url: '/quiet/s3cr3t-in-path' })
+    } finally {
+      await logged.close()
+    }
+    const access = lines.filter((line) => line.msg === 'request completed')
+    expect(access).toHaveLength(1)
+    expect(access[0]).toMatchObject({
+      reqId: 'req-access-log',
+      method: 'GET',
+      url: '/no-such-route?x=1',
+      statusCode: 404,
+    })
+    expect(typeof access[0]?.responseTimeMs).toBe('number')
+    expect(lines.filter((line) => line.msg === 'incoming request')).toEqual([])
+    expect(JSON.stringify(lines)).not.toContain('s3cr3t-in-path')
+  })
+})

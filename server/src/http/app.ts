@@ -44,6 +44,9 @@ export async function buildApp(
       return typeof given === 'string' && requestIdPattern.test(given) ? given : newId('req')
     },
     return503OnClosing: true,
+    // One access line per request, written when it ends (the onResponse hook below), instead of
+    // Fastify's two (received, completed): each line costs the API ~15-30 µs of redaction and writing.
+    disableRequestLogging: true,
     // Behind a TLS-terminating proxy, the client's address (rate limits) and scheme (Secure cookies,
     // passkey origins) come from its X-Forwarded-* headers, believed only from the configured proxies:
     // from anyone else they would let a caller pick its own rate-limit bucket.
@@ -60,6 +63,18 @@ export async function buildApp(
     void reply.header('x-request-id', request.id)
   })
   app.addHook('onResponse', async (request, reply) => {
+    // request.log carries the route's level: routes with a secret in their path log at warn, so
+    // their URL never reaches this info line.
+    request.log.info(
+      {
+        method: request.method,
+        url: request.url,
+        remoteAddress: request.ip,
+        statusCode: reply.statusCode,
+        responseTimeMs: reply.elapsedTime,
+      },
+      'request completed',
+    )
     const route = request.routeOptions.url ?? 'unmatched'
     dependencies.metrics.httpRequests.inc({ method: request.method, route, status: String(reply.statusCode) })
     dependencies.metrics.httpDuration.observe({ method: request.method, route }, reply.elapsedTime / 1000)
