@@ -1,6 +1,7 @@
+import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createTestDatabase, type TestDatabase } from '../../test/setup/database.ts'
-import { createSiblingPool } from './pool.ts'
+import { createPool, createSiblingPool } from './pool.ts'
 
 let database: TestDatabase
 
@@ -12,8 +13,26 @@ afterAll(async () => {
   await database?.drop()
 })
 
-const setting = async (pool: TestDatabase['pool'], name: string) =>
+const setting = async (pool: pg.Pool, name: string) =>
   (await pool.query<{ value: string }>('select current_setting($1) as value', [name])).rows[0]?.value
+
+async function siblingSettings(url: string) {
+  const main = createPool(url, { sizeMax: 1 })
+  const sibling = createSiblingPool(main, {
+    sizeMax: 1,
+    applicationName: 'sluice-test-batches',
+    settings: { plan_cache_mode: 'force_generic_plan' },
+  })
+  try {
+    return {
+      planCacheMode: await setting(sibling, 'plan_cache_mode'),
+      applicationName: await setting(sibling, 'application_name'),
+    }
+  } finally {
+    await sibling.end()
+    await main.end()
+  }
+}
 
 describe('createSiblingPool', () => {
   it('reaches the same database with session settings of its own, leaving the main pool as it was', async () => {
@@ -37,5 +56,23 @@ describe('createSiblingPool', () => {
     } finally {
       await sibling.end()
     }
+  })
+
+  it('sets plan_cache_mode when the database URL carries options of its own', async () => {
+    const url = `${database.url}?options=${encodeURIComponent('-c work_mem=8MB')}`
+    expect((await siblingSettings(url)).planCacheMode).toBe('force_generic_plan')
+  })
+
+  it('names its connections <pool>-batches when the database URL carries an application_name', async () => {
+    const url = `${database.url}?application_name=sluice-from-url`
+    expect((await siblingSettings(url)).applicationName).toBe('sluice-test-batches')
+  })
+
+  it('keeps a password given to the main pool as an option', () => {
+    const main = new pg.Pool({ connectionString: database.url, password: 'secret' })
+    const sibling = createSiblingPool(main, { sizeMax: 1, applicationName: 'x', settings: {} })
+    expect((sibling.options as { password?: string }).password).toBe('secret')
+    void sibling.end()
+    void main.end()
   })
 })

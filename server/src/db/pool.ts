@@ -41,11 +41,22 @@ export function createSiblingPool(
   const settings = Object.entries(options.settings)
     .map(([name, value]) => `-c ${name}=${value}`)
     .join(' ')
+  // Settings in the URL would override these (node-postgres lets a connection string win), and pg-pool
+  // keeps a password given as an option out of `options`' enumerable fields.
+  const { connectionString, password } = pool.options
+  const url = connectionString === undefined ? undefined : new URL(connectionString)
+  const urlSettings = url?.searchParams.get('options') ?? undefined
+  url?.searchParams.delete('options')
+  url?.searchParams.delete('application_name')
   const sibling = new pg.Pool({
     ...pool.options,
+    ...(url === undefined ? {} : { connectionString: url.toString() }),
+    ...(password === undefined ? {} : { password }),
     max: options.sizeMax,
     application_name: options.applicationName,
-    options: [pool.options.options, settings].filter(Boolean).join(' '),
+    options: [urlSettings, pool.options.options, settings].filter(Boolean).join(' '),
+    // A peer gone silently (a dead host, a dropped NAT entry) is noticed instead of holding a slot.
+    keepAlive: true,
   })
   sibling.on('error', () => {})
   return sibling

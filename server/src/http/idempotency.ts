@@ -1,6 +1,7 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto'
 import type { Queryable } from '../db/pool.ts'
 import { type BatchWrite, joinSqlParts, type SqlPart } from '../db/statement.ts'
+import { assert } from '../lib/assert.ts'
 import { AppError } from '../lib/errors.ts'
 import { httpLimits } from './http.limits.ts'
 
@@ -198,6 +199,12 @@ export async function claimWithWrites<Row>(
   requests: readonly ClaimWithWriteRequest<Row>[],
   write: BatchWrite<Row>,
 ): Promise<ClaimWithWriteOutcome[]> {
+  // One key twice would pass the gate twice (it matches by key) and write twice under one claim.
+  assert(
+    new Set(requests.map((request) => `${request.claim.merchantId}\n${request.claim.key}`)).size ===
+      requests.length,
+    `${operationId}: one Idempotency-Key twice in a batch`,
+  )
   // Keys inserted in one order by every batch, so two batches holding the same two keys (two API
   // processes, each sent duplicates) wait on each other in one direction and never deadlock.
   const sorted = [...requests].sort((a, b) => compareKeys(a.claim, b.claim))
@@ -253,11 +260,11 @@ function claimsPart<Row>(
        insert into idempotency_keys (merchant_id, key, operation_id, request_hash, claim_token, claimed_at,
          expires_at, response_status, response_body, completed_at)
        select merchant_id, key, $3, request_hash, claim_token, claimed_at, expires_at, response_status,
-         response_body, claimed_at
+         $9::jsonb -> (ordinal::int - 1), claimed_at
        from unnest($1::text[], $2::text[], $4::bytea[], $5::text[], $6::timestamptz[], $7::timestamptz[],
-           $8::int[], $9::jsonb[])
+           $8::int[]) with ordinality
          as request (merchant_id, key, request_hash, claim_token, claimed_at, expires_at, response_status,
-           response_body)
+           ordinal)
        on conflict (merchant_id, key) do nothing
        returning merchant_id, key),
      ${gate} as (
@@ -274,7 +281,9 @@ function claimsPart<Row>(
       claims.map((claim) => claim.now),
       claims.map((claim) => new Date(claim.now.getTime() + httpLimits.idempotencyKeyRetentionMs)),
       requests.map((request) => request.claim.status),
-      requests.map((request) => JSON.stringify(request.claim.responseBody ?? null)),
+      // The responses as one JSON array, element i for ordinal i + 1: a jsonb[] parameter would make
+      // node-postgres escape every quote of every ~1 KB response into an array literal.
+      `[${requests.map((request) => JSON.stringify(request.claim.responseBody ?? null)).join(',')}]`,
     ],
   }
 }

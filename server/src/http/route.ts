@@ -18,6 +18,7 @@ import { httpLimits } from './http.limits.ts'
 import {
   type ClaimWithWriteRequest,
   type ClaimWithWriteResult,
+  canonicalJson,
   claimIdempotencyKey,
   claimWithWrites,
   completeIdempotencyKey,
@@ -510,16 +511,16 @@ async function runInOneStatement(
   const plan = await oneStatement.form.plan(context).catch(() => undefined)
   if (plan === undefined) return undefined
   checkResponse(binding, plan.response)
+  const storedBody = binding.storedResponse(plan.response)
   const result = await oneStatement.batcher.submit({
-    claim: {
-      ...claim,
-      status: binding.operation.successStatus,
-      responseBody: binding.storedResponse(plan.response),
-    },
+    claim: { ...claim, status: binding.operation.successStatus, responseBody: storedBody },
     row: plan.row,
   })
   if (result.kind === 'written') return { kind: 'written', response: plan.response }
-  plan.release()
+  // A replay of the very response this plan stored is its own write: its statement committed, the
+  // reply was lost, and the rerun alone found the key (lib/batcher.ts). What it reserved is in use.
+  const ownWrite = result.kind === 'replay' && canonicalJson(result.body) === canonicalJson(storedBody)
+  if (!ownWrite) plan.release()
   return result
 }
 

@@ -100,8 +100,8 @@ describe('NaturalBatcher', () => {
       settled(batcher.submit(entry)),
     )
     await finishRunning() // [1]
-    await finishRunning() // [2, 3, 4] fails as a whole; each runs again alone
-    await finishRunning()
+    await finishRunning() // [2, 3, 4] fails as a whole; each runs again alone, one at a time
+    for (const _alone of [2, 3, 4]) await finishRunning()
     expect(batches.map((batch) => batch.map((entry) => entry.value))).toEqual([[1], [2, 3, 4], [2], [3], [4]])
     expect(await Promise.all(results)).toEqual([
       { value: 10 },
@@ -115,5 +115,25 @@ describe('NaturalBatcher', () => {
     const run = async () => []
     expect(() => new NaturalBatcher(run, { inFlightMax: 0, batchMax: 1, conflictKey: String })).toThrow()
     expect(() => new NaturalBatcher(run, { inFlightMax: 1, batchMax: 0, conflictKey: String })).toThrow()
+  })
+
+  it('keeps the reruns of a failed batch within inFlightMax runs at once', async () => {
+    let running = 0
+    let runningMax = 0
+    const batcher = new NaturalBatcher<number, number>(
+      async (items) => {
+        running += 1
+        runningMax = Math.max(runningMax, running)
+        await new Promise((resolve) => setTimeout(resolve, 5))
+        running -= 1
+        if (items.length > 1) throw new Error('the batch fails as a whole')
+        return items.map((item): BatchOutcome<number> => ({ ok: true, value: item }))
+      },
+      { inFlightMax: 1, batchMax: 8, conflictKey: String },
+    )
+    // 0 runs alone; 1-8 wait, go together, fail, and are run again alone.
+    const results = await Promise.all(Array.from({ length: 9 }, (_, item) => batcher.submit(item)))
+    expect(results).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8])
+    expect(runningMax).toBe(1)
   })
 })

@@ -87,7 +87,8 @@ export class NaturalBatcher<Item, Result> {
       outcomes = await this.#run(batch.map((pending) => pending.item))
     } catch (error) {
       if (batch.length === 1) (batch[0] as Pending<Item, Result>).reject(error)
-      else await Promise.all(batch.map(async (pending) => await this.#runAlone(pending)))
+      // One at a time, in the failed batch's slot: reruns never exceed inFlightMax statements.
+      else for (const pending of batch) await this.#runAlone(pending)
       return
     }
     for (const [index, pending] of batch.entries()) settle(pending, outcomes[index])

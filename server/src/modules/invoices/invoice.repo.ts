@@ -124,7 +124,7 @@ export function invoicesWithOptionsWrite(gate: string, invoices: readonly Invoic
            where invoice_id in (select id from invoice)),
          invoice_done as (
            select ordinal from unnest($1::text[]) with ordinality as row (id, ordinal)
-           where id in (select id from invoice))`,
+           where ordinal in (select ordinal from ${gate}) and id in (select id from invoice))`,
         values: [
           column((row) => row.id),
           column((row) => row.merchant_id),

@@ -103,7 +103,7 @@ export function invoiceAddressesWrite(gate: string, rows: readonly InvoiceAddres
            returning address),
          deposit_address_done as (
            select ordinal from unnest($1::text[]) with ordinality as row (address, ordinal)
-           where address in (select address from deposit_address))`,
+           where ordinal in (select ordinal from ${gate}) and address in (select address from deposit_address))`,
         values: [
           rows.map((row) => row.held.address),
           rows.map((row) => row.merchantId),
