@@ -86,6 +86,11 @@ function targetText(run: TargetRun): string {
     `CPU per request ${perRequest(run.server.cpuMsPerSecond)} ms server + ${perRequest(run.phase.postgresCpuMsPerSecond)} ms PostgreSQL`,
     `server loop ${(run.server.eventLoopUtilization * 100).toFixed(0)} %, pool waiters mean ${run.server.poolWaitingMean.toFixed(1)} max ${run.server.poolWaitingMax}`,
     `machine ${(run.phase.machineBusyShare * 100).toFixed(0)} % busy, ${(run.phase.machineStealShare * 100).toFixed(0)} % stolen by the host (autocannon ${run.phase.benchCpuMsPerSecond.toFixed(0)} ms/s, other processes ≈ ${Math.max(0, others).toFixed(0)} ms/s; other databases' active backends ${run.phase.otherActiveBackends.toFixed(1)})`,
+    ...(run.batches === undefined
+      ? []
+      : [
+          `${run.batches.requests} invoices in ${run.batches.statements} batched statements (${(run.batches.requests / Math.max(run.batches.statements, 1)).toFixed(1)} per statement, ADR 0028)`,
+        ]),
   ].join(', ')
 }
 

@@ -16,7 +16,23 @@ export type InvoiceOptions = {
   trace: boolean
 }
 
-export type TargetRun = { load: LoadResult; server: ChildWindow; phase: PhaseLoad }
+/** Statements and their requests, for the API's batched invoice writes (ADR 0028), during one run. */
+export type BatchedWrites = { statements: number; requests: number }
+
+export type TargetRun = { load: LoadResult; server: ChildWindow; phase: PhaseLoad; batches?: BatchedWrites }
+
+/** The API's batched-write histogram for invoice creation, read from its /metrics. */
+async function batchedWritesOf(port: number): Promise<BatchedWrites> {
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text()
+  const value = (name: string) =>
+    Number.parseFloat(
+      text.match(new RegExp(`^${name}\\{operation="createInvoice"\\} (\\S+)$`, 'm'))?.[1] ?? '0',
+    )
+  return {
+    statements: value('sluice_batched_write_requests_count'),
+    requests: value('sluice_batched_write_requests_sum'),
+  }
+}
 
 export type InvoiceResult = {
   connections: number
@@ -38,6 +54,7 @@ async function measure(
   // The API's batched one-statement writes run on a pool of their own (ADR 0028), named after its pool.
   const phase = await startPhase(invoiceDatabase, [`sluice-bench-${name}`, `sluice-bench-${name}-batches`])
   const before = await child.snapshot()
+  const batchesBefore = name === 'api' ? await batchedWritesOf(child.port) : undefined
   const load = await runLoad({
     url: `http://127.0.0.1:${child.port}`,
     path,
@@ -48,7 +65,16 @@ async function measure(
     requestsMax: 1_000_000,
   })
   const after = await child.snapshot()
-  return { load, server: windowBetween(before, after, load.seconds), phase: await phase.stop() }
+  const run = { load, server: windowBetween(before, after, load.seconds), phase: await phase.stop() }
+  if (batchesBefore === undefined) return run
+  const batchesAfter = await batchedWritesOf(child.port)
+  return {
+    ...run,
+    batches: {
+      statements: batchesAfter.statements - batchesBefore.statements,
+      requests: batchesAfter.requests - batchesBefore.requests,
+    },
+  }
 }
 
 /**

@@ -82,6 +82,18 @@ export async function buildApp(
   registerHealthRoutes(app, dependencies)
   const api = createRouteDependencies({
     pool: dependencies.pool,
+    batchedWrites: {
+      written: (operation, requests) =>
+        dependencies.metrics.batchedWriteRequests.observe({ operation }, requests),
+      failed: (operation, requests, error) => {
+        dependencies.metrics.batchedWriteFailures.inc({ operation })
+        // The requests are answered one by one after this; the cause is the operator's to see.
+        dependencies.logger.warn(
+          { err: error, operation, requests },
+          'a batched write failed as a whole; its requests run again alone',
+        )
+      },
+    },
     networks: dependencies.networks,
     ...(dependencies.rates === undefined ? {} : { rateSource: staticRateSource(dependencies.rates) }),
     ...dependencies.api,

@@ -21,7 +21,27 @@ export function createMetrics() {
     buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
     registers: [registry],
   })
-  return { registry, httpRequests, httpDuration, reconciliation: createReconciliationGauges(registry) }
+  const batchedWriteRequests = new Histogram({
+    name: 'sluice_batched_write_requests',
+    help: 'Requests per batched one-statement write that committed, by operation (docs/adr/0028): the count is statements, the sum requests',
+    labelNames: ['operation'] as const,
+    buckets: [1, 2, 4, 8, 16, 32],
+    registers: [registry],
+  })
+  const batchedWriteFailures = new Counter({
+    name: 'sluice_batched_write_failures_total',
+    help: 'Batched one-statement writes that failed as a whole, by operation; their requests ran again alone',
+    labelNames: ['operation'] as const,
+    registers: [registry],
+  })
+  return {
+    registry,
+    httpRequests,
+    httpDuration,
+    batchedWriteRequests,
+    batchedWriteFailures,
+    reconciliation: createReconciliationGauges(registry),
+  }
 }
 
 export type Metrics = ReturnType<typeof createMetrics>

@@ -85,6 +85,13 @@ export type RouteOptions = Readonly<{
    * whose keys and users see and decide the treasury (docs/adr/0026-operator-store.md). Default none.
    */
   operatorStores?: readonly string[]
+  /** Told of each batched one-statement write (ADR 0028): its size, and whether it failed as a whole. */
+  batchedWrites?: BatchedWriteObserver
+}>
+
+export type BatchedWriteObserver = Readonly<{
+  written: (operationId: string, requests: number) => void
+  failed: (operationId: string, requests: number, error: unknown) => void
 }>
 
 export type RouteDependencies = Readonly<{
@@ -99,6 +106,7 @@ export type RouteDependencies = Readonly<{
   rateSource: RateSource
   webhookLocalEndpoints: boolean
   operatorStores: OperatorStores
+  batchedWrites: BatchedWriteObserver | undefined
 }>
 
 export function createRouteDependencies(options: RouteOptions): RouteDependencies {
@@ -113,6 +121,7 @@ export function createRouteDependencies(options: RouteOptions): RouteDependencie
     rateSource: options.rateSource ?? staticRateSource({ USD: { USDT: '1', USDC: '1' } }),
     webhookLocalEndpoints: options.webhookLocalEndpoints ?? false,
     operatorStores: new Set(options.operatorStores ?? []),
+    batchedWrites: options.batchedWrites,
   }
 }
 
@@ -227,8 +236,9 @@ function bindOneStatement(
   app: FastifyInstance,
   form: OneStatementForm<unknown>,
   operationId: string,
-  pool: Pool,
+  dependencies: RouteDependencies,
 ): OneStatement {
+  const { pool, batchedWrites } = dependencies
   // Connections of its own, one per batch in flight, planning the statement once (ADR 0028): with
   // PostgreSQL's default, the batch's arrays kept it on custom plans, re-planned on every run (~0.6-2 ms
   // of the server's CPU per statement, more than the rows' own writes).
@@ -238,15 +248,22 @@ function bindOneStatement(
     settings: { plan_cache_mode: 'force_generic_plan' },
   })
   app.addHook('onClose', async () => await batchPool.end())
-  const batcher = new NaturalBatcher<ClaimWithWriteRequest<unknown>, ClaimWithWriteResult>(
-    async (requests) => await claimWithWrites(batchPool, operationId, requests, form.write),
-    {
-      inFlightMax: httpLimits.oneStatementBatchesInFlightMax,
-      batchMax: httpLimits.oneStatementBatchRequestsMax,
-      // Duplicates of a key never share a statement, nor run in two at once (lib/batcher.ts).
-      conflictKey: (request) => `${request.claim.merchantId}\n${request.claim.key}`,
-    },
-  )
+  const run = async (requests: readonly ClaimWithWriteRequest<unknown>[]) => {
+    try {
+      const outcomes = await claimWithWrites(batchPool, operationId, requests, form.write)
+      batchedWrites?.written(operationId, requests.length)
+      return outcomes
+    } catch (error) {
+      batchedWrites?.failed(operationId, requests.length, error)
+      throw error
+    }
+  }
+  const batcher = new NaturalBatcher<ClaimWithWriteRequest<unknown>, ClaimWithWriteResult>(run, {
+    inFlightMax: httpLimits.oneStatementBatchesInFlightMax,
+    batchMax: httpLimits.oneStatementBatchRequestsMax,
+    // Duplicates of a key never share a statement, nor run in two at once (lib/batcher.ts).
+    conflictKey: (request) => `${request.claim.merchantId}\n${request.claim.key}`,
+  })
   return { form, batcher }
 }
 
@@ -284,7 +301,7 @@ export function registerOperation<Op extends AnyOperation>(
             app,
             options.singleStatement as OneStatementForm<unknown>,
             operation.operationId,
-            dependencies.pool,
+            dependencies,
           ),
   }
   // Contract paths use `:name` segments, which is Fastify's syntax too.

@@ -35,6 +35,21 @@ let baseUrl = ''
 let merchantId = ''
 let apiKey = ''
 const provider = createRawMasterKeyProvider(randomBytes(32))
+const metrics = createMetrics()
+
+/** The app's batched-write metrics for invoice creation: statements committed, their requests, failures. */
+async function batchedWriteFigures() {
+  const sizes = await metrics.batchedWriteRequests.get()
+  const of = (name: string) =>
+    sizes.values.find((entry) => entry.metricName === name && entry.labels.operation === 'createInvoice')
+      ?.value ?? 0
+  const failures = await metrics.batchedWriteFailures.get()
+  return {
+    statements: of('sluice_batched_write_requests_count'),
+    requests: of('sluice_batched_write_requests_sum'),
+    failures: failures.values.find((entry) => entry.labels.operation === 'createInvoice')?.value ?? 0,
+  }
+}
 
 type CreateInvoiceBody = z.input<typeof createInvoice.body>
 
@@ -113,7 +128,7 @@ beforeAll(async () => {
   app = await buildApp({
     pool: database.pool,
     logger: createLogger('silent'),
-    metrics: createMetrics(),
+    metrics,
     networks: [network],
     api: { assertResponses: true, rateLimit: { requestsPerSecond: 10_000, burst: 10_000, bucketsMax: 100 } },
   })
@@ -231,6 +246,7 @@ describe('POST /v1/invoices in one statement', () => {
 
   it('batches concurrent requests into shared statements, each written once and read back as answered', async () => {
     await create({ amount: '1', currency: 'USDT' })
+    const before = await batchedWriteFigures()
     const spy = spyOnBatches()
     const duplicateKey = randomUUID()
     const bodies = Array.from({ length: 40 }, (_, index) => ({
@@ -257,6 +273,11 @@ describe('POST /v1/invoices in one statement', () => {
     expect(spy.batches.length).toBeLessThan(43)
     expect(Math.max(...spy.batches.map((keys) => keys.length))).toBeGreaterThan(1)
     for (const keys of spy.batches) expect(new Set(keys).size).toBe(keys.length)
+    // The metrics say the same: every committed statement and its requests, no failure.
+    const figures = await batchedWriteFigures()
+    expect(figures.requests - before.requests).toBe(spy.batches.flat().length)
+    expect(figures.statements - before.statements).toBe(spy.batches.length)
+    expect(figures.failures).toBe(before.failures)
     for (const invoice of created.slice(0, 5))
       expect(await client().getInvoice({ params: { id: invoice.id } })).toEqual(invoice)
     const duplicates = results.slice(40)
@@ -279,6 +300,7 @@ describe('POST /v1/invoices in one statement', () => {
     await database.pool.query(
       "alter table invoices add constraint test_refuse_in_batch check (description is distinct from 'refuse me too')",
     )
+    const failuresBefore = (await batchedWriteFigures()).failures
     const spy = spyOnBatches({ holdFirst: httpLimits.oneStatementBatchesInFlightMax })
     const badKey = randomUUID()
     try {
@@ -302,6 +324,7 @@ describe('POST /v1/invoices in one statement', () => {
     // It was tried with the others, then alone; only it failed, and it left nothing behind.
     expect(spy.batches.some((keys) => keys.includes(badKey) && keys.length > 1)).toBe(true)
     expect(spy.batches.some((keys) => keys.length === 1 && keys[0] === badKey)).toBe(true)
+    expect((await batchedWriteFigures()).failures - failuresBefore).toBe(2) // the shared one, then its own
     expect(await count('select count(*)::int as count from idempotency_keys where key = $1', [badKey])).toBe(
       0,
     )
