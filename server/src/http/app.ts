@@ -1,4 +1,10 @@
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify'
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+  LogController,
+} from 'fastify'
 import type { NetworkConfig } from '../config/config.types.ts'
 import { limits } from '../config/limits.ts'
 import type { Pool } from '../db/pool.ts'
@@ -30,6 +36,37 @@ export type AppDependencies = {
 
 const requestIdPattern = /^[A-Za-z0-9_-]{1,64}$/
 
+/**
+ * One access line per request, written when it ends, instead of Fastify's two (received, completed):
+ * each line costs the API ~13 µs of redaction and writing, at thousands of requests per second. Flat
+ * fields, no serialized request or reply. Error lines are Fastify's, as before. `request.log` carries
+ * the route's level: routes with a secret in their path log at warn, so their URL never reaches it.
+ */
+class AccessLogController extends LogController {
+  override incomingRequest(): void {}
+
+  override requestCompleted(
+    error: Error | null | undefined,
+    request: FastifyRequest,
+    reply: FastifyReply,
+  ): void {
+    if (error) {
+      super.requestCompleted(error, request, reply)
+      return
+    }
+    request.log.info(
+      {
+        method: request.method,
+        url: request.url,
+        remoteAddress: request.ip,
+        statusCode: reply.statusCode,
+        responseTimeMs: reply.elapsedTime,
+      },
+      'request completed',
+    )
+  }
+}
+
 /** The HTTP adapter: routes call module services; no business logic lives here. */
 export async function buildApp(
   dependencies: AppDependencies,
@@ -44,9 +81,7 @@ export async function buildApp(
       return typeof given === 'string' && requestIdPattern.test(given) ? given : newId('req')
     },
     return503OnClosing: true,
-    // One access line per request, written when it ends (the onResponse hook below), instead of
-    // Fastify's two (received, completed): each line costs the API ~15-30 µs of redaction and writing.
-    disableRequestLogging: true,
+    logController: new AccessLogController(),
     // Behind a TLS-terminating proxy, the client's address (rate limits) and scheme (Secure cookies,
     // passkey origins) come from its X-Forwarded-* headers, believed only from the configured proxies:
     // from anyone else they would let a caller pick its own rate-limit bucket.
@@ -63,18 +98,6 @@ export async function buildApp(
     void reply.header('x-request-id', request.id)
   })
   app.addHook('onResponse', async (request, reply) => {
-    // request.log carries the route's level: routes with a secret in their path log at warn, so
-    // their URL never reaches this info line.
-    request.log.info(
-      {
-        method: request.method,
-        url: request.url,
-        remoteAddress: request.ip,
-        statusCode: reply.statusCode,
-        responseTimeMs: reply.elapsedTime,
-      },
-      'request completed',
-    )
     const route = request.routeOptions.url ?? 'unmatched'
     dependencies.metrics.httpRequests.inc({ method: request.method, route, status: String(reply.statusCode) })
     dependencies.metrics.httpDuration.observe({ method: request.method, route }, reply.elapsedTime / 1000)

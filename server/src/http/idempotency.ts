@@ -222,8 +222,9 @@ export async function claimWithWrites<Row>(
        held.request_hash, held.response_status, held.response_body, held.completed_at, held.claimed_at,
        held.expires_at
      from unnest($1::text[], $2::text[]) with ordinality as request (merchant_id, key, ordinal)
-     -- One index lookup per request: lateral with a limit, so the planner cannot flatten it into a join,
-     -- which the generic plan (ADR 0028), guessing 100 requests, ran as a hash of the whole table.
+     -- One index lookup per request: lateral with a limit, so the planner cannot flatten it into a join.
+     -- The generic plan (ADR 0028) is made once per connection; made on small tables, a join hashed all
+     -- of idempotency_keys, and kept doing so as the table grew.
      left join lateral (
        select * from idempotency_keys where merchant_id = request.merchant_id and key = request.key limit 1
      ) as held on true
