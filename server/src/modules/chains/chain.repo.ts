@@ -61,25 +61,58 @@ export async function updateCursor(
   return result.rowCount === 1
 }
 
+/**
+ * A scanned range's bookkeeping in one statement (a catch-up tick paid a round trip for each part): moves
+ * the cursor under the lease (fencing), stores the given block hashes at or above `keepFrom`, forgets the
+ * ones below it, and raises the finalized block (unless `finalizedBlock` is negative: none yet). Hashes
+ * below `keepFrom` are not stored at all: stored and then forgotten, as two statements did, they end the
+ * same. Returns false, having written nothing, when the lease was lost.
+ */
+export async function advanceCursor(
+  db: Queryable,
+  input: {
+    network: string
+    workerId: string
+    nextBlock: bigint
+    blocks: readonly { number: bigint; hash: string }[]
+    keepFrom: bigint
+    finalizedBlock: bigint
+  },
+): Promise<boolean> {
+  const result = await db.query<{ leased: boolean }>(
+    `with leased as (
+       update chain_cursors set next_block = $3, updated_at = now(),
+         finalized_block = case when $7::bigint >= 0 then greatest(finalized_block, $7) else finalized_block end
+       where network = $1 and leased_by = $2 and lease_until > now()
+       returning network
+     ), stored as (
+       insert into chain_blocks (network, number, hash)
+       select leased.network, block.number, block.hash
+       from leased, unnest($4::bigint[], $5::text[]) as block(number, hash)
+       where block.number >= $6
+       on conflict (network, number) do update set hash = excluded.hash
+     ), forgotten as (
+       delete from chain_blocks using leased where chain_blocks.network = leased.network and chain_blocks.number < $6
+     )
+     select exists (select from leased) as leased`,
+    [
+      input.network,
+      input.workerId,
+      input.nextBlock.toString(),
+      input.blocks.map((block) => block.number.toString()),
+      input.blocks.map((block) => block.hash),
+      input.keepFrom.toString(),
+      input.finalizedBlock.toString(),
+    ],
+  )
+  return result.rows[0]?.leased === true
+}
+
 export async function updateHalt(db: Queryable, network: string, reason: string | null): Promise<void> {
   await db.query('update chain_cursors set halted_reason = $2, updated_at = now() where network = $1', [
     network,
     reason,
   ])
-}
-
-export async function upsertBlockHashes(
-  db: Queryable,
-  network: string,
-  blocks: readonly { number: bigint; hash: string }[],
-): Promise<void> {
-  if (blocks.length === 0) return
-  await db.query(
-    `insert into chain_blocks (network, number, hash)
-     select $1, number, hash from unnest($2::bigint[], $3::text[]) as block(number, hash)
-     on conflict (network, number) do update set hash = excluded.hash`,
-    [network, blocks.map((block) => block.number.toString()), blocks.map((block) => block.hash)],
-  )
 }
 
 /** Newest stored block hashes first: the reorg check walks them back to a common ancestor. */
@@ -132,17 +165,6 @@ export async function selectFinalizedBlock(db: Queryable, network: string): Prom
     [network],
   )
   return BigInt(result.rows[0]?.finalized_block ?? '0')
-}
-
-export async function updateFinalizedBlock(
-  db: Queryable,
-  network: string,
-  finalizedBlock: bigint,
-): Promise<void> {
-  await db.query(
-    'update chain_cursors set finalized_block = greatest(finalized_block, $2) where network = $1',
-    [network, finalizedBlock.toString()],
-  )
 }
 
 /** Every network's watcher cursor (the dashboard's network health): next block to scan and finality. */

@@ -3,6 +3,7 @@ import type { Queryable } from '../../db/pool.ts'
 import { AppError } from '../../lib/errors.ts'
 import { chainLimits } from './chain.limits.ts'
 import {
+  advanceCursor,
   deleteBlockHashes,
   insertCursorIfAbsent,
   leaseCursor,
@@ -13,9 +14,7 @@ import {
   selectFinalizedBlock,
   selectRecentBlockHashes,
   updateCursor,
-  updateFinalizedBlock,
   updateHalt,
-  upsertBlockHashes,
 } from './chain.repo.ts'
 import type { EvmRpc } from './evm-rpc.ts'
 
@@ -98,15 +97,16 @@ export async function recordScannedRange(
     finalizedNumber: bigint
   },
 ): Promise<void> {
-  if (!(await updateCursor(db, input.network, input.workerId, input.nextBlock))) {
-    throw new LeaseLostError(`lost the ${input.network} watcher lease`)
-  }
-  await upsertBlockHashes(db, input.network, input.blocks)
-  // Keep a few final blocks: a later mismatch on one of them reveals a reorg deeper than finality.
-  await deleteBlockHashes(db, input.network, {
-    below: input.finalizedNumber - BigInt(chainLimits.finalBlocksKept),
+  const leased = await advanceCursor(db, {
+    network: input.network,
+    workerId: input.workerId,
+    nextBlock: input.nextBlock,
+    blocks: input.blocks,
+    // Keep a few final blocks: a later mismatch on one of them reveals a reorg deeper than finality.
+    keepFrom: input.finalizedNumber - BigInt(chainLimits.finalBlocksKept),
+    finalizedBlock: input.finalizedNumber,
   })
-  if (input.finalizedNumber >= 0n) await updateFinalizedBlock(db, input.network, input.finalizedNumber)
+  if (!leased) throw new LeaseLostError(`lost the ${input.network} watcher lease`)
 }
 
 /**

@@ -1,6 +1,7 @@
 import type { NetworkConfig } from '../../config/config.types.ts'
 import { limits } from '../../config/limits.ts'
 import { describeUrlWithoutSecrets } from '../../lib/logger.ts'
+import { postJson } from './http-post.ts'
 import { headStalenessMs } from './rpc-health.ts'
 
 /** A JSON-RPC error answered by the node (as opposed to a transport failure). */
@@ -36,9 +37,10 @@ export class EvmRpc {
   private current = 0
   private requestId = 0
 
+  /** `fetchImpl` replaces the node:http transport (http-post.ts says why that is the default): tests. */
   constructor(
     readonly network: NetworkConfig,
-    private readonly fetchImpl: typeof fetch = fetch,
+    private readonly fetchImpl?: typeof fetch,
   ) {
     this.urls = network.rpcUrls
       .filter((url) => url.startsWith('http'))
@@ -113,14 +115,9 @@ export class EvmRpc {
     readAnswer: ((body: Buffer) => T | undefined) | undefined,
   ): Promise<T> {
     this.requestId += 1
-    const response = await this.fetchImpl(url, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ jsonrpc: '2.0', id: this.requestId, method, params }),
-      signal: AbortSignal.timeout(limits.rpcTimeoutMs),
-    })
-    if (!response.ok) throw new Error(`HTTP ${response.status} from ${describeUrlWithoutSecrets(url)}`)
-    const bytes = Buffer.from(await response.arrayBuffer())
+    const request = JSON.stringify({ jsonrpc: '2.0', id: this.requestId, method, params })
+    const { status, bytes } = await this.send(url, request)
+    if (status < 200 || status > 299) throw new Error(`HTTP ${status} from ${describeUrlWithoutSecrets(url)}`)
     const read = readAnswer?.(bytes)
     if (read !== undefined) return read
     const body = JSON.parse(bytes.toString('utf8')) as {
@@ -130,5 +127,16 @@ export class EvmRpc {
     if (body.error !== undefined) throw new RpcResponseError(body.error.code, body.error.message)
     if (!('result' in body)) throw new Error(`no result from ${describeUrlWithoutSecrets(url)}`)
     return body.result as T
+  }
+
+  private async send(url: string, body: string): Promise<{ status: number; bytes: Buffer }> {
+    if (this.fetchImpl === undefined) return await postJson(url, body, limits.rpcTimeoutMs)
+    const response = await this.fetchImpl(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body,
+      signal: AbortSignal.timeout(limits.rpcTimeoutMs),
+    })
+    return { status: response.status, bytes: Buffer.from(await response.arrayBuffer()) }
   }
 }
