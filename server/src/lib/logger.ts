@@ -23,6 +23,11 @@ const redactPaths = [
   'req.headers.cookie',
   'req.headers["x-api-key"]',
   'res.headers["set-cookie"]',
+  // PostgreSQL's detail on a failed write quotes the whole row ("Failing row contains (…)"): a buyer's
+  // metadata, a stored response. The error's code, table and constraint still say what went wrong.
+  'err.detail',
+  'err.where',
+  'err.internalQuery',
   ...secretFieldNames.flatMap((name) => [name, `*.${name}`, `*.*.${name}`]),
 ]
 

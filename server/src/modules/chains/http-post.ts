@@ -19,21 +19,42 @@ const agents = {
 
 export type PostAnswer = { status: number; bytes: Buffer }
 
-/** POSTs `body` as JSON to `url`; rejects on a transport error or after `timeoutMs` for the whole exchange. */
-export function postJson(url: string, body: string, timeoutMs: number): Promise<PostAnswer> {
+/** A kept-alive connection the server had already closed when the request went out on it. */
+class StaleConnectionError extends Error {}
+
+/**
+ * POSTs `body` as JSON to `url`; rejects on a transport error or after `timeoutMs` for the whole exchange.
+ * A request that went out on a kept-alive connection the server had just closed (ECONNRESET or EPIPE before
+ * any answer) is sent once more on a new one, within the same deadline: a node's restart or idle close is
+ * not the node failing (EvmRpc would fail over), and JSON-RPC calls are safe to resend (reads; a resent raw
+ * transaction is answered "already known").
+ */
+export async function postJson(url: string, body: string, timeoutMs: number): Promise<PostAnswer> {
   const target = new URL(url)
+  const signal = AbortSignal.timeout(timeoutMs)
+  try {
+    return await postOnce(target, body, signal)
+  } catch (error) {
+    if (!(error instanceof StaleConnectionError)) throw error
+    return await postOnce(target, body, signal)
+  }
+}
+
+function postOnce(target: URL, body: string, signal: AbortSignal): Promise<PostAnswer> {
   const client = target.protocol === 'https:' ? https : http
   const agent = target.protocol === 'https:' ? agents['https:'] : agents['http:']
   return new Promise<PostAnswer>((resolve, reject) => {
+    let answered = false
     const request = client.request(
       target,
       {
         method: 'POST',
         agent,
         headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
-        signal: AbortSignal.timeout(timeoutMs),
+        signal,
       },
       (response) => {
+        answered = true
         const chunks: Buffer[] = []
         let lengthBytes = 0
         response.on('data', (chunk: Buffer) => {
@@ -50,7 +71,11 @@ export function postJson(url: string, body: string, timeoutMs: number): Promise<
         })
       },
     )
-    request.on('error', reject)
+    request.on('error', (error: NodeJS.ErrnoException) => {
+      const stale =
+        request.reusedSocket && !answered && (error.code === 'ECONNRESET' || error.code === 'EPIPE')
+      reject(stale ? new StaleConnectionError(`a kept-alive connection to ${target.host} was closed`) : error)
+    })
     request.end(body)
   })
 }

@@ -1,0 +1,91 @@
+import { request as httpRequest } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { afterAll, describe, expect, it } from 'vitest'
+import { createPool } from '../db/pool.ts'
+import { createLogger } from '../lib/logger.ts'
+import { buildApp } from './app.ts'
+import { createMetrics } from './metrics.ts'
+
+// The access log (one line per request, app.ts): what reaches the log, and what must not.
+const pool = createPool('postgres://nobody@127.0.0.1:1/none', { sizeMax: 1 })
+afterAll(async () => await pool.end())
+
+async function loggedApp(lines: Record<string, unknown>[]) {
+  return await buildApp(
+    {
+      pool,
+      logger: createLogger('info', { write: (line: string) => void lines.push(JSON.parse(line)) }),
+      metrics: createMetrics(),
+      networks: [],
+    },
+    (instance) => {
+      instance.get('/slow', async () => {
+        await new Promise((resolve) => setTimeout(resolve, 300))
+        return { ok: true }
+      })
+    },
+  )
+}
+
+describe('access log', () => {
+  it('never writes the token of a refund link (the buyer page /refund/<token>, or an unmatched variant of the API route)', async () => {
+    const lines: Record<string, unknown>[] = []
+    const app = await loggedApp(lines)
+    const token = 'rfl_s3cr3tRefundLinkToken0123456789'
+    try {
+      // The page the store sends the buyer (refund_url_path): no route serves it here, so it is a 404.
+      await app.inject({ url: `/refund/${token}` })
+      // The secretInPath API route, reached with a trailing slash or another method: the 404 handler runs at info.
+      await app.inject({ url: `/v1/public/refunds/${token}/` })
+      await app.inject({ method: 'PUT', url: `/v1/public/refunds/${token}` })
+    } finally {
+      await app.close()
+    }
+    expect(JSON.stringify(lines)).not.toContain(token)
+  })
+
+  it('leaves a trace of a request whose client went away before the answer', async () => {
+    const lines: Record<string, unknown>[] = []
+    const app = await loggedApp(lines)
+    await app.listen({ port: 0, host: '127.0.0.1' })
+    try {
+      const { port } = app.server.address() as AddressInfo
+      await new Promise<void>((resolve) => {
+        const outgoing = httpRequest({
+          host: '127.0.0.1',
+          port,
+          path: '/slow',
+          headers: { 'x-request-id': 'req-aborted' },
+        })
+        outgoing.on('error', () => resolve())
+        outgoing.end()
+        setTimeout(() => {
+          outgoing.destroy()
+          resolve()
+        }, 50)
+      })
+      await new Promise((resolve) => setTimeout(resolve, 600))
+    } finally {
+      await app.close()
+    }
+    expect(lines.filter((line) => line.reqId === 'req-aborted')).not.toEqual([])
+  })
+
+  it('logs the client address from X-Forwarded-For only behind a trusted proxy', async () => {
+    const addresses: unknown[] = []
+    for (const trustedProxies of [['127.0.0.1'], []]) {
+      const lines: Record<string, unknown>[] = []
+      const app = await buildApp({
+        pool,
+        logger: createLogger('info', { write: (line: string) => void lines.push(JSON.parse(line)) }),
+        metrics: createMetrics(),
+        networks: [],
+        trustedProxies,
+      })
+      await app.inject({ url: '/nowhere', headers: { 'x-forwarded-for': '203.0.113.9' } })
+      await app.close()
+      addresses.push(lines.find((line) => line.msg === 'request completed')?.remoteAddress)
+    }
+    expect(addresses).toEqual(['203.0.113.9', '127.0.0.1'])
+  })
+})
