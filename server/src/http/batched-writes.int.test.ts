@@ -5,6 +5,7 @@ import type { FastifyInstance } from 'fastify'
 import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { z } from 'zod'
+import { type BatchSpy, spyOnBatches } from '../../test/setup/batch-spy.ts'
 import { createTestDatabase, type TestDatabase } from '../../test/setup/database.ts'
 import { apiError } from '../../test/setup/e2e.ts'
 import { offlineNetwork } from '../../test/setup/offline-network.ts'
@@ -70,52 +71,8 @@ async function count(sql: string, values: unknown[]): Promise<number> {
   return result.rows[0]?.count ?? -1
 }
 
-/**
- * Spies on the batched statements (every pg.Pool's query): records their keys, holds the first
- * `holdFirst` until `release`, and lets `afterRun` turn a statement's result into an error.
- */
-function spyOnBatches(
-  options: { holdFirst?: number; afterRun?: (keys: string[], index: number) => Error | undefined } = {},
-) {
-  const prototype = pg.Pool.prototype as { query: (...args: unknown[]) => Promise<unknown> }
-  const original = prototype.query
-  const batches: string[][] = []
-  let releaseHeld: () => void = () => {}
-  const released = new Promise<void>((resolve) => {
-    releaseHeld = resolve
-  })
-  let allHeld: () => void = () => {}
-  const held = new Promise<void>((resolve) => {
-    allHeld = resolve
-  })
-  prototype.query = async function spied(this: unknown, ...args: unknown[]) {
-    const config = args[0] as { name?: string; values?: unknown[] } | string
-    if (typeof config !== 'object' || !config.name?.startsWith('idempotency-claim-with-writes:'))
-      return await original.apply(this, args)
-    const keys = [...((config.values?.[1] as string[] | undefined) ?? [])]
-    const index = batches.push(keys) - 1
-    if (index < (options.holdFirst ?? 0)) {
-      if (index + 1 === options.holdFirst) allHeld()
-      await released
-    }
-    const result = await original.apply(this, args)
-    const error = options.afterRun?.(keys, index)
-    if (error !== undefined) throw error
-    return result
-  }
-  return {
-    batches,
-    held,
-    release: () => releaseHeld(),
-    restore: () => {
-      releaseHeld()
-      prototype.query = original
-    },
-  }
-}
-
 /** Sends `queued` while the first inFlightMax statements are held, so they share the next statement. */
-async function inOneBatch<T>(spy: ReturnType<typeof spyOnBatches>, queued: () => Promise<T>[]) {
+async function inOneBatch<T>(spy: BatchSpy, queued: () => Promise<T>[]) {
   const blockers = Array.from({ length: httpLimits.oneStatementBatchesInFlightMax }, () =>
     create(first, { amount: '1', currency: 'USDT' }),
   )
@@ -184,8 +141,8 @@ function batchRequest(input: {
 beforeAll(async () => {
   database = await createTestDatabase()
   await initKeys(database.pool, provider)
-  first = await newStore('Review Store One')
-  second = await newStore('Review Store Two')
+  first = await newStore('Batch Store One')
+  second = await newStore('Batch Store Two')
   started = await startApp()
   // Warm both reserves so later requests take held addresses.
   await create(first, { amount: '1', currency: 'USDT' })
@@ -290,47 +247,33 @@ describe('batched one-statement invoice writes', () => {
       ).toBe(1)
   })
 
-  it('refuses a U+0000 in a text field as a 4xx, without failing and rerunning the statement it shared', async () => {
-    const spy = spyOnBatches({ holdFirst: httpLimits.oneStatementBatchesInFlightMax })
-    const badKey = randomUUID()
-    let results: PromiseSettledResult<unknown>[]
-    try {
-      results = await inOneBatch<unknown>(spy, () => [
-        create(first, { amount: '2', currency: 'USDT' }),
-        apiError(create(first, { amount: '3', currency: 'USDT', description: 'a\u0000b' }, badKey)),
-        create(first, { amount: '4', currency: 'USDT' }),
-      ])
-    } finally {
-      spy.restore()
-    }
-    const bad = results[1]
-    const status = bad?.status === 'fulfilled' ? (bad.value as SluiceApiError).status : -1
-    // Observed: 500 (PostgreSQL refuses NUL in text and \u0000 in jsonb), after one shared statement
-    // failed and each of its requests ran again alone.
-    expect(spy.batches.filter((keys) => keys.length > 1 && keys.includes(badKey))).toEqual([])
-    expect(status).toBeGreaterThanOrEqual(400)
-    expect(status).toBeLessThan(500)
-  })
-
-  it('refuses a lone surrogate in a text field as a 4xx, without failing and rerunning the statement it shared', async () => {
-    const spy = spyOnBatches({ holdFirst: httpLimits.oneStatementBatchesInFlightMax })
-    const badKey = randomUUID()
-    let results: PromiseSettledResult<unknown>[]
-    try {
-      results = await inOneBatch<unknown>(spy, () => [
-        create(first, { amount: '2', currency: 'USDT' }),
-        apiError(create(first, { amount: '3', currency: 'USDT', description: 'a\ud800b' }, badKey)),
-        create(first, { amount: '4', currency: 'USDT' }),
-      ])
-    } finally {
-      spy.restore()
-    }
-    const bad = results[1]
-    const status = bad?.status === 'fulfilled' ? (bad.value as SluiceApiError).status : -1
-    expect(spy.batches.filter((keys) => keys.length > 1 && keys.includes(badKey))).toEqual([])
-    expect(status).toBeGreaterThanOrEqual(400)
-    expect(status).toBeLessThan(500)
-  })
+  // PostgreSQL refuses NUL in text and \u0000 in jsonb; JSON allows both, and lone surrogates. Refused
+  // before any statement, they never fail (and rerun) a statement they would have shared.
+  it.each([
+    ['a U+0000', 'a\u0000b'],
+    ['a lone surrogate', 'a\ud800b'],
+  ])(
+    'refuses %s in a text field as a 4xx, without failing and rerunning the statement it shared',
+    async (_name, description) => {
+      const spy = spyOnBatches({ holdFirst: httpLimits.oneStatementBatchesInFlightMax })
+      const badKey = randomUUID()
+      let results: PromiseSettledResult<unknown>[]
+      try {
+        results = await inOneBatch<unknown>(spy, () => [
+          create(first, { amount: '2', currency: 'USDT' }),
+          apiError(create(first, { amount: '3', currency: 'USDT', description }, badKey)),
+          create(first, { amount: '4', currency: 'USDT' }),
+        ])
+      } finally {
+        spy.restore()
+      }
+      const bad = results[1]
+      const status = bad?.status === 'fulfilled' ? (bad.value as SluiceApiError).status : -1
+      expect(spy.batches.filter((keys) => keys.length > 1 && keys.includes(badKey))).toEqual([])
+      expect(status).toBeGreaterThanOrEqual(400)
+      expect(status).toBeLessThan(500)
+    },
+  )
 
   it('does not give back an address its own statement wrote when the reply of that statement was lost', async () => {
     // The statement commits, then the connection drops before its reply (a fault whose outcome is

@@ -2,9 +2,9 @@ import { randomBytes, randomUUID } from 'node:crypto'
 import type { createInvoice } from '@sluice/sdk/api/invoices'
 import { createSluiceClient, type SluiceApiError, type SluiceClient } from '@sluice/sdk/client'
 import type { FastifyInstance } from 'fastify'
-import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { z } from 'zod'
+import { spyOnBatches } from '../../../test/setup/batch-spy.ts'
 import { createTestDatabase, type TestDatabase } from '../../../test/setup/database.ts'
 import { apiError } from '../../../test/setup/e2e.ts'
 import { offlineNetwork } from '../../../test/setup/offline-network.ts'
@@ -74,47 +74,6 @@ async function untilPoolSettles(): Promise<number> {
     last = now
   }
   return last
-}
-
-/**
- * Records the Idempotency-Keys of each one-statement write the app sends (ADR 0028); with `holdFirst`,
- * holds that many statements until `release` (`held` resolves once they are all waiting).
- */
-function spyOnBatches(options: { holdFirst?: number } = {}) {
-  // The batches run on a pool of their own (ADR 0028), so the spy sits on every pool's query.
-  const prototype = pg.Pool.prototype as { query: (...args: unknown[]) => Promise<unknown> }
-  const original = prototype.query
-  const batches: string[][] = []
-  let releaseHeld: () => void = () => {}
-  const released = new Promise<void>((resolve) => {
-    releaseHeld = resolve
-  })
-  let heldCount = 0
-  let allHeld: () => void = () => {}
-  const held = new Promise<void>((resolve) => {
-    allHeld = resolve
-  })
-  prototype.query = async function spied(this: unknown, ...args: unknown[]) {
-    const config = args[0] as { name?: string; values?: unknown[] } | string
-    if (typeof config === 'object' && config.name?.startsWith('idempotency-claim-with-writes:')) {
-      batches.push([...((config.values?.[1] as string[] | undefined) ?? [])])
-      if (heldCount < (options.holdFirst ?? 0)) {
-        heldCount += 1
-        if (heldCount === options.holdFirst) allHeld()
-        await released
-      }
-    }
-    return await original.apply(this, args)
-  }
-  return {
-    batches,
-    held,
-    release: () => releaseHeld(),
-    restore: () => {
-      releaseHeld()
-      prototype.query = original
-    },
-  }
 }
 
 beforeAll(async () => {
