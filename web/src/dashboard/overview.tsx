@@ -2,7 +2,7 @@ import { getDashboardOverview } from '@sluice/sdk/api/dashboard'
 import { useState } from 'preact/hooks'
 import { client, errorCode, useLoad } from './api.ts'
 import type { SectionProps } from './app.tsx'
-import { LoadState } from './parts.tsx'
+import { DataTable, LoadState } from './parts.tsx'
 
 /**
  * Balances (the store's ledger; for an operator store beside the hot wallet on chain), each network's
@@ -65,47 +65,41 @@ export function OverviewSection({ t, session, revision }: SectionProps) {
         <h2 id="networks-heading">{t('networks')}</h2>
         <LoadState state={overview} t={t} />
         {overview.kind === 'ok' && (
-          <div class="table-wrap">
-            <table data-testid="networks">
-              <thead>
-                <tr>
-                  <th scope="col">{t('network')}</th>
-                  <th scope="col">{t('health')}</th>
-                  <th scope="col">{t('headBlock')}</th>
-                  <th scope="col">{t('scannedBlock')}</th>
-                  <th scope="col">{t('lagBlocks')}</th>
-                  <th scope="col">{t('rpcInUse')}</th>
-                  <th scope="col">{t('finality')}</th>
-                  <th scope="col">{t('panic')}</th>
-                </tr>
-              </thead>
-              <tbody>
-                {overview.data.networks.map((network) => (
-                  <tr key={network.name} data-network={network.name}>
-                    <th scope="row">
-                      {network.name} <span class="muted">#{network.chain_id}</span>
-                    </th>
-                    <td>
-                      <span class={network.healthy ? 'badge ok' : 'badge bad'}>
-                        {network.healthy ? t('healthy') : t('unhealthy')}
-                      </span>
-                      {network.crediting_halted !== null && (
-                        <span class="muted"> {t('creditingHalted')}</span>
-                      )}
-                    </td>
-                    <td class="number">{network.head_block ?? '—'}</td>
-                    <td class="number">{network.scanned_block ?? '—'}</td>
-                    <td class="number">{network.lag_blocks ?? '—'}</td>
-                    <td>
-                      <code>{network.rpc_in_use ?? '—'}</code>
-                    </td>
-                    <td>{network.finality}</td>
-                    <td>{network.panic_engaged ? t('engaged') : t('released')}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
+          <DataTable
+            testId="networks"
+            headings={[
+              t('network'),
+              t('health'),
+              t('headBlock'),
+              t('scannedBlock'),
+              t('lagBlocks'),
+              t('rpcInUse'),
+              t('finality'),
+              t('panic'),
+            ]}
+          >
+            {overview.data.networks.map((network) => (
+              <tr key={network.name} data-network={network.name}>
+                <th scope="row">
+                  {network.name} <span class="muted">#{network.chain_id}</span>
+                </th>
+                <td>
+                  <span class={network.healthy ? 'badge ok' : 'badge bad'}>
+                    {network.healthy ? t('healthy') : t('unhealthy')}
+                  </span>
+                  {network.crediting_halted !== null && <span class="muted"> {t('creditingHalted')}</span>}
+                </td>
+                <td class="number">{network.head_block ?? '—'}</td>
+                <td class="number">{network.scanned_block ?? '—'}</td>
+                <td class="number">{network.lag_blocks ?? '—'}</td>
+                <td>
+                  <code>{network.rpc_in_use ?? '—'}</code>
+                </td>
+                <td>{network.finality}</td>
+                <td>{network.panic_engaged ? t('engaged') : t('released')}</td>
+              </tr>
+            ))}
+          </DataTable>
         )}
       </section>
       {overview.kind === 'ok' && (

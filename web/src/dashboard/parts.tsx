@@ -1,3 +1,4 @@
+import type { ComponentChildren } from 'preact'
 import type { Loaded } from './api.ts'
 import type { Translate } from './i18n.ts'
 
@@ -31,5 +32,29 @@ export function Id({ value }: { value: string }) {
       <span aria-hidden="true">{short}</span>
       <span class="visually-hidden">{value}</span>
     </code>
+  )
+}
+
+/** A scrollable table with one row of column headings; `children` are the body's rows. */
+export function DataTable(props: {
+  testId?: string
+  headings: readonly string[]
+  children: ComponentChildren
+}) {
+  return (
+    <div class="table-wrap">
+      <table data-testid={props.testId}>
+        <thead>
+          <tr>
+            {props.headings.map((heading) => (
+              <th key={heading} scope="col">
+                {heading}
+              </th>
+            ))}
+          </tr>
+        </thead>
+        <tbody>{props.children}</tbody>
+      </table>
+    </div>
   )
 }

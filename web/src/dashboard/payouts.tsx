@@ -4,7 +4,7 @@ import { useState } from 'preact/hooks'
 import { client, errorCode, useLoad } from './api.ts'
 import type { SectionProps } from './app.tsx'
 import type { MessageKey, Translate } from './i18n.ts'
-import { Id, LoadState, Time } from './parts.tsx'
+import { DataTable, Id, LoadState, Time } from './parts.tsx'
 import { assertFor, passkeyProblem, passkeysSupported } from './passkeys.tsx'
 
 const payoutStatuses = [
@@ -78,40 +78,29 @@ export function PayoutsSection({ t, session, revision }: SectionProps) {
         </label>
         <LoadState state={all} t={t} />
         {all.kind === 'ok' && (
-          <div class="table-wrap">
-            <table data-testid="payouts">
-              <thead>
-                <tr>
-                  <th scope="col">{t('id')}</th>
-                  <th scope="col">{t('amount')}</th>
-                  <th scope="col">{t('destination')}</th>
-                  <th scope="col">{t('status')}</th>
-                  <th scope="col">{t('transaction')}</th>
-                  <th scope="col">{t('created')}</th>
-                </tr>
-              </thead>
-              <tbody>
-                {all.data.map((payout) => (
-                  <tr key={payout.id} data-payout={payout.id} data-status={payout.status}>
-                    <td>
-                      <Id value={payout.id} />
-                    </td>
-                    <td class="number">
-                      {payout.amount} {payout.asset}
-                    </td>
-                    <td>
-                      <Id value={payout.destination} />
-                    </td>
-                    <td>{t(`payout_${payout.status}`)}</td>
-                    <td>{payout.tx_hash === null ? '—' : <Id value={payout.tx_hash} />}</td>
-                    <td>
-                      <Time value={payout.created_at} />
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
+          <DataTable
+            testId="payouts"
+            headings={[t('id'), t('amount'), t('destination'), t('status'), t('transaction'), t('created')]}
+          >
+            {all.data.map((payout) => (
+              <tr key={payout.id} data-payout={payout.id} data-status={payout.status}>
+                <td>
+                  <Id value={payout.id} />
+                </td>
+                <td class="number">
+                  {payout.amount} {payout.asset}
+                </td>
+                <td>
+                  <Id value={payout.destination} />
+                </td>
+                <td>{t(`payout_${payout.status}`)}</td>
+                <td>{payout.tx_hash === null ? '—' : <Id value={payout.tx_hash} />}</td>
+                <td>
+                  <Time value={payout.created_at} />
+                </td>
+              </tr>
+            ))}
+          </DataTable>
         )}
       </section>
     </>

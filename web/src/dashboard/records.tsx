@@ -3,7 +3,7 @@ import { useState } from 'preact/hooks'
 import { client, useLoad } from './api.ts'
 import type { SectionProps } from './app.tsx'
 import type { Translate } from './i18n.ts'
-import { Id, LoadState, Time } from './parts.tsx'
+import { DataTable, Id, LoadState, Time } from './parts.tsx'
 
 const invoiceStatuses = ['new', 'processing', 'settled', 'expired', 'invalid'] as const
 const invoiceIdPattern = /^inv_[0-9A-HJKMNP-TV-Z]{26}$/
@@ -66,32 +66,20 @@ export function InvoicesSection({ t, revision }: SectionProps) {
       <LoadState state={invoices} t={t} />
       {invoices.kind === 'ok' && shown.length === 0 && <p class="note">{t('nothingFound')}</p>}
       {shown.length > 0 && (
-        <div class="table-wrap">
-          <table data-testid="invoices">
-            <thead>
-              <tr>
-                <th scope="col">{t('id')}</th>
-                <th scope="col">{t('amount')}</th>
-                <th scope="col">{t('paid')}</th>
-                <th scope="col">{t('status')}</th>
-                <th scope="col">{t('orderId')}</th>
-                <th scope="col">{t('created')}</th>
-                <th scope="col">{t('payments')}</th>
-              </tr>
-            </thead>
-            <tbody>
-              {shown.map((invoice) => (
-                <InvoiceRow
-                  key={invoice.id}
-                  invoice={invoice}
-                  t={t}
-                  open={open === invoice.id}
-                  onToggle={() => setOpen(open === invoice.id ? undefined : invoice.id)}
-                />
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <DataTable
+          testId="invoices"
+          headings={[t('id'), t('amount'), t('paid'), t('status'), t('orderId'), t('created'), t('payments')]}
+        >
+          {shown.map((invoice) => (
+            <InvoiceRow
+              key={invoice.id}
+              invoice={invoice}
+              t={t}
+              open={open === invoice.id}
+              onToggle={() => setOpen(open === invoice.id ? undefined : invoice.id)}
+            />
+          ))}
+        </DataTable>
       )}
     </section>
   )
@@ -165,45 +153,33 @@ export function CustomersSection({ t, revision }: SectionProps) {
       <LoadState state={customers} t={t} />
       {customers.kind === 'ok' && customers.data.length === 0 && <p class="note">{t('nothingFound')}</p>}
       {customers.kind === 'ok' && customers.data.length > 0 && (
-        <div class="table-wrap">
-          <table>
-            <thead>
-              <tr>
-                <th scope="col">{t('id')}</th>
-                <th scope="col">{t('externalId')}</th>
-                <th scope="col">{t('depositAddress')}</th>
-                <th scope="col">{t('deposits')}</th>
-              </tr>
-            </thead>
-            <tbody>
-              {customers.data.map((customer) => (
-                <tr key={customer.id}>
-                  <td>
-                    <Id value={customer.id} />
-                  </td>
-                  <td>{customer.external_id ?? '—'}</td>
-                  <td>
-                    {customer.deposit_addresses[0] === undefined ? (
-                      '—'
-                    ) : (
-                      <code>{customer.deposit_addresses[0].address}</code>
-                    )}
-                  </td>
-                  <td>
-                    <button
-                      type="button"
-                      class="link"
-                      aria-pressed={selected === customer.id}
-                      onClick={() => setSelected(selected === customer.id ? undefined : customer.id)}
-                    >
-                      {t('show')}
-                    </button>
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <DataTable headings={[t('id'), t('externalId'), t('depositAddress'), t('deposits')]}>
+          {customers.data.map((customer) => (
+            <tr key={customer.id}>
+              <td>
+                <Id value={customer.id} />
+              </td>
+              <td>{customer.external_id ?? '—'}</td>
+              <td>
+                {customer.deposit_addresses[0] === undefined ? (
+                  '—'
+                ) : (
+                  <code>{customer.deposit_addresses[0].address}</code>
+                )}
+              </td>
+              <td>
+                <button
+                  type="button"
+                  class="link"
+                  aria-pressed={selected === customer.id}
+                  onClick={() => setSelected(selected === customer.id ? undefined : customer.id)}
+                >
+                  {t('show')}
+                </button>
+              </td>
+            </tr>
+          ))}
+        </DataTable>
       )}
       {selected !== undefined && (
         <>

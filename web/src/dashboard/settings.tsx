@@ -2,7 +2,7 @@ import { apiScopes } from '@sluice/sdk/api/common'
 import { useState } from 'preact/hooks'
 import { client, errorCode, useLoad } from './api.ts'
 import type { SectionProps } from './app.tsx'
-import { Id, LoadState, Time } from './parts.tsx'
+import { DataTable, Id, LoadState, Time } from './parts.tsx'
 
 /** The active payout policy and a form to propose the next version (another approver activates it). */
 export function PolicySection({ t, session, revision }: SectionProps) {
@@ -104,36 +104,24 @@ export function WebhooksSection({ t, session, revision }: SectionProps) {
         <LoadState state={endpoints} t={t} />
         {endpoints.kind === 'ok' && endpoints.data.length === 0 && <p class="note">{t('nothingFound')}</p>}
         {endpoints.kind === 'ok' && endpoints.data.length > 0 && (
-          <div class="table-wrap">
-            <table>
-              <thead>
-                <tr>
-                  <th scope="col">{t('url')}</th>
-                  <th scope="col">{t('events')}</th>
-                  <th scope="col">{t('status')}</th>
-                  <th scope="col">{t('failingSince')}</th>
-                </tr>
-              </thead>
-              <tbody>
-                {endpoints.data.map((endpoint) => (
-                  <tr key={endpoint.id}>
-                    <td>
-                      <code>{endpoint.url}</code>
-                    </td>
-                    <td>
-                      {Array.isArray(endpoint.event_filter)
-                        ? endpoint.event_filter.join(', ')
-                        : String(endpoint.event_filter)}
-                    </td>
-                    <td>{endpoint.enabled ? t('enabled') : t('disabled')}</td>
-                    <td>
-                      <Time value={endpoint.failing_since} />
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
+          <DataTable headings={[t('url'), t('events'), t('status'), t('failingSince')]}>
+            {endpoints.data.map((endpoint) => (
+              <tr key={endpoint.id}>
+                <td>
+                  <code>{endpoint.url}</code>
+                </td>
+                <td>
+                  {Array.isArray(endpoint.event_filter)
+                    ? endpoint.event_filter.join(', ')
+                    : String(endpoint.event_filter)}
+                </td>
+                <td>{endpoint.enabled ? t('enabled') : t('disabled')}</td>
+                <td>
+                  <Time value={endpoint.failing_since} />
+                </td>
+              </tr>
+            ))}
+          </DataTable>
         )}
       </section>
       <section aria-labelledby="deliveries-heading">

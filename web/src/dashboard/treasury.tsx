@@ -4,7 +4,7 @@ import { useEffect, useState } from 'preact/hooks'
 import { client, errorCode, type Loaded, useLoad } from './api.ts'
 import type { SectionProps } from './app.tsx'
 import type { MessageKey, Translate } from './i18n.ts'
-import { Id, LoadState, Time } from './parts.tsx'
+import { DataTable, Id, LoadState, Time } from './parts.tsx'
 
 /**
  * The operator's treasury (docs/adr/0016 decision 6, docs/adr/0026): the hot and the watch-only cold
@@ -137,49 +137,45 @@ function WalletsTable(props: {
       <LoadState state={balances} t={t} />
       {balances.kind === 'ok' && balances.data.length === 0 && <p class="note">{t('treasuryNoBalances')}</p>}
       {balances.kind === 'ok' && balances.data.length > 0 && (
-        <div class="table-wrap">
-          <table data-testid="treasury-balances">
-            <thead>
-              <tr>
-                <th scope="col">{t('asset')}</th>
-                <th scope="col">{t('hotWallet')}</th>
-                <th scope="col">{t('floor')}</th>
-                <th scope="col">{t('ceiling')}</th>
-                <th scope="col">{t('band')}</th>
-                <th scope="col">{t('coldWallet')}</th>
-                <th scope="col">{t('readAt')}</th>
+        <DataTable
+          testId="treasury-balances"
+          headings={[
+            t('asset'),
+            t('hotWallet'),
+            t('floor'),
+            t('ceiling'),
+            t('band'),
+            t('coldWallet'),
+            t('readAt'),
+          ]}
+        >
+          {pairWallets(balances.data).map(({ network, asset, hot, cold }) => {
+            const band = hot === undefined ? undefined : bandOf(hot)
+            return (
+              <tr key={`${network}|${asset}`} data-asset={asset}>
+                <th scope="row">{asset}</th>
+                <td class="number" data-testid="hot" title={hot?.address ?? ''}>
+                  {amount(hot, hot?.balance_minor)}
+                </td>
+                <td class="number">{amount(hot, hot?.floor_minor)}</td>
+                <td class="number">{amount(hot, hot?.ceiling_minor)}</td>
+                <td data-testid="band">
+                  {band === undefined ? (
+                    '—'
+                  ) : (
+                    <span class={band === 'withinBand' ? 'badge ok' : 'badge bad'}>{t(band)}</span>
+                  )}
+                </td>
+                <td class="number" data-testid="cold" title={cold?.address ?? ''}>
+                  {amount(cold, cold?.balance_minor)}
+                </td>
+                <td>
+                  <Time value={hot?.observed_at ?? cold?.observed_at ?? null} />
+                </td>
               </tr>
-            </thead>
-            <tbody>
-              {pairWallets(balances.data).map(({ network, asset, hot, cold }) => {
-                const band = hot === undefined ? undefined : bandOf(hot)
-                return (
-                  <tr key={`${network}|${asset}`} data-asset={asset}>
-                    <th scope="row">{asset}</th>
-                    <td class="number" data-testid="hot" title={hot?.address ?? ''}>
-                      {amount(hot, hot?.balance_minor)}
-                    </td>
-                    <td class="number">{amount(hot, hot?.floor_minor)}</td>
-                    <td class="number">{amount(hot, hot?.ceiling_minor)}</td>
-                    <td data-testid="band">
-                      {band === undefined ? (
-                        '—'
-                      ) : (
-                        <span class={band === 'withinBand' ? 'badge ok' : 'badge bad'}>{t(band)}</span>
-                      )}
-                    </td>
-                    <td class="number" data-testid="cold" title={cold?.address ?? ''}>
-                      {amount(cold, cold?.balance_minor)}
-                    </td>
-                    <td>
-                      <Time value={hot?.observed_at ?? cold?.observed_at ?? null} />
-                    </td>
-                  </tr>
-                )
-              })}
-            </tbody>
-          </table>
-        </div>
+            )
+          })}
+        </DataTable>
       )}
     </section>
   )
@@ -205,48 +201,44 @@ function ProposalsTable(props: {
       <LoadState state={proposals} t={t} />
       {proposals.kind === 'ok' && proposals.data.length === 0 && <p class="note">{t('nothingFound')}</p>}
       {proposals.kind === 'ok' && proposals.data.length > 0 && (
-        <div class="table-wrap">
-          <table data-testid="treasury-proposals">
-            <thead>
-              <tr>
-                <th scope="col">{t('treasuryKind')}</th>
-                <th scope="col">{t('network')}</th>
-                <th scope="col">{t('amount')}</th>
-                <th scope="col">{t('status')}</th>
-                <th scope="col">{t('revisionColumn')}</th>
-                <th scope="col">{t('decidedBy')}</th>
-                <th scope="col">{t('decidedAt')}</th>
-                <th scope="col">{t('transaction')}</th>
-                <th scope="col">{t('treasuryError')}</th>
-                <th scope="col">{t('created')}</th>
-              </tr>
-            </thead>
-            <tbody>
-              {proposals.data.map((proposal) => (
-                <tr key={proposal.id} data-proposal={proposal.id} data-status={proposal.status}>
-                  <th scope="row">{t(`kind_${proposal.kind}`)}</th>
-                  <td>{proposal.network}</td>
-                  <td class="number">
-                    {formatTreasuryAmount(proposal.amount_minor, proposal.asset, decimals, t)}
-                  </td>
-                  <td data-testid="status">{t(`treasury_${proposal.status}`)}</td>
-                  <td class="number">{proposal.revision}</td>
-                  <td>
-                    <DecidedBy value={proposal.decided_by} approverId={props.approverId} t={t} />
-                  </td>
-                  <td>
-                    <Time value={proposal.decided_at} />
-                  </td>
-                  <td>{proposal.tx_hash === null ? '—' : <Id value={proposal.tx_hash} />}</td>
-                  <td class="wrap">{proposal.error ?? '—'}</td>
-                  <td>
-                    <Time value={proposal.created_at} />
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <DataTable
+          testId="treasury-proposals"
+          headings={[
+            t('treasuryKind'),
+            t('network'),
+            t('amount'),
+            t('status'),
+            t('revisionColumn'),
+            t('decidedBy'),
+            t('decidedAt'),
+            t('transaction'),
+            t('treasuryError'),
+            t('created'),
+          ]}
+        >
+          {proposals.data.map((proposal) => (
+            <tr key={proposal.id} data-proposal={proposal.id} data-status={proposal.status}>
+              <th scope="row">{t(`kind_${proposal.kind}`)}</th>
+              <td>{proposal.network}</td>
+              <td class="number">
+                {formatTreasuryAmount(proposal.amount_minor, proposal.asset, decimals, t)}
+              </td>
+              <td data-testid="status">{t(`treasury_${proposal.status}`)}</td>
+              <td class="number">{proposal.revision}</td>
+              <td>
+                <DecidedBy value={proposal.decided_by} approverId={props.approverId} t={t} />
+              </td>
+              <td>
+                <Time value={proposal.decided_at} />
+              </td>
+              <td>{proposal.tx_hash === null ? '—' : <Id value={proposal.tx_hash} />}</td>
+              <td class="wrap">{proposal.error ?? '—'}</td>
+              <td>
+                <Time value={proposal.created_at} />
+              </td>
+            </tr>
+          ))}
+        </DataTable>
       )}
     </section>
   )
