@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createTestDatabase, type TestDatabase } from '../../../test/setup/database.ts'
+import { createPool } from '../../db/pool.ts'
 import { withTransaction } from '../../db/tx.ts'
 import { createLogger } from '../../lib/logger.ts'
 import { recordEvent } from '../../modules/events/event.service.ts'
@@ -89,5 +90,34 @@ describe('live event hub', () => {
     await hub.close()
     expect(ended).toBe(2)
     expect(hub.size).toBe(0)
+  })
+
+  it('leaves its listening connection to the pool once closed: an error on it later throws nothing', async () => {
+    const own = new LiveEventHub(database.pool, createLogger('silent'))
+    const unsubscribe = await own.subscribe({ matches: () => false, deliver: async () => {}, end: () => {} })
+    const listening = await database.pool.query<{ pid: number }>(
+      "select pid from pg_stat_activity where datname = current_database() and query = 'listen sluice_jobs'",
+    )
+    unsubscribe()
+    await own.close()
+    const uncaught: unknown[] = []
+    const onUncaught = (error: unknown) => uncaught.push(error)
+    process.on('uncaughtException', onUncaught)
+    try {
+      // The connection the hub gave back breaks while idle in the pool (a restart, a dropped database).
+      // From a connection of its own: the pool would hand out the very connection to be terminated.
+      const admin = createPool(database.url, { sizeMax: 1 })
+      try {
+        for (const { pid } of listening.rows) await admin.query('select pg_terminate_backend($1)', [pid])
+      } finally {
+        await admin.end()
+      }
+      await new Promise((resolve) => setTimeout(resolve, 200))
+    } finally {
+      process.off('uncaughtException', onUncaught)
+    }
+    expect(listening.rows.length).toBeGreaterThan(0)
+    expect(uncaught).toEqual([])
+    expect(await database.pool.query('select 1 as one')).toMatchObject({ rows: [{ one: 1 }] })
   })
 })

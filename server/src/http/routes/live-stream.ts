@@ -1,6 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import type pg from 'pg'
-import type { Pool } from '../../db/pool.ts'
+import type { Pool, PoolClient } from '../../db/pool.ts'
 import { AppError } from '../../lib/errors.ts'
 import type { Logger } from '../../lib/logger.ts'
 import { getLastEventSequence, listEventsAfter } from '../../modules/events/event.service.ts'
@@ -134,19 +134,24 @@ export class LiveEventHub {
   }
 
   async #listen(): Promise<void> {
+    let listener: PoolClient | undefined
     try {
-      const listener = await this.pool.connect()
-      listener.on('notification', (message) => {
+      listener = await this.pool.connect()
+      const client = listener
+      client.on('notification', (message) => {
         if (message.payload === 'dispatch-event') this.#wake()
       })
-      // A broken connection: release it and listen again on the next fallback read.
-      listener.on('error', () => {
-        if (this.#listener === listener) this.#listener = undefined
-        listener.release(true)
+      // A broken connection: release it and listen again on the next fallback read. Only while the hub
+      // holds it: once close() gave it back, it is the pool's, and releasing it again would throw.
+      client.on('error', () => {
+        if (this.#listener !== client) return
+        this.#listener = undefined
+        client.release(true)
       })
-      await listener.query('listen sluice_jobs')
-      this.#listener = listener
+      await client.query('listen sluice_jobs')
+      this.#listener = client
     } catch (error) {
+      if (listener !== undefined && this.#listener !== listener) listener.release(true)
       this.log.warn({ err: error }, 'live updates: LISTEN failed; reading the outbox on a timer only')
     }
   }
