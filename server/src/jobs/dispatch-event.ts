@@ -27,17 +27,26 @@ export type DispatchEventContext = Readonly<{
   inlineDelivery?: DeliverWebhookContext
 }>
 
-function eventIdOf(payload: Record<string, unknown>): string {
-  const eventId = payload.eventId
-  assert(typeof eventId === 'string', 'dispatch-event job without an eventId')
-  return eventId
+/**
+ * The events a job dispatches: `{eventId}` (one event recorded alone) or `{eventIds}` (the events one
+ * statement recorded, in groups of eventLimits.eventsPerDispatchJobMax: docs/adr/0010 §2).
+ */
+function eventIdsOf(payload: Record<string, unknown>): string[] {
+  const { eventId, eventIds } = payload
+  if (typeof eventId === 'string') return [eventId]
+  assert(
+    Array.isArray(eventIds) && eventIds.length > 0 && eventIds.every((id) => typeof id === 'string'),
+    'dispatch-event job without an eventId or eventIds',
+  )
+  return eventIds as string[]
 }
 
 /**
  * `dispatch-event`, run in batches of up to dispatchBatchSizeMax jobs (docs/adr/0010 §2): one read of the
  * batch's events, one fan-out statement to their stores' webhook endpoints (idempotent), then each event
- * published to JetStream with `Nats-Msg-Id` = event id. A publish failure fails that event's job, which
- * retries both steps: the fan-out finds its deliveries already made, and JetStream drops a duplicate.
+ * published to JetStream with `Nats-Msg-Id` = event id. A publish failure fails that event's job (all of
+ * its events), which retries both steps: the fan-out finds its deliveries already made, and JetStream drops
+ * a duplicate within its window.
  */
 export function createDispatchEventHandler(context: DispatchEventContext): JobHandler {
   let publisher: Promise<EventPublisher> | undefined
@@ -64,7 +73,7 @@ export function createDispatchEventHandler(context: DispatchEventContext): JobHa
     const events = await loadEvents(context.pool, jobs)
     const created = await fanOutEvents(
       context.pool,
-      [...events.values()],
+      [...events.values()].flat(),
       new Date(),
       inlineDeps !== undefined,
     )
@@ -85,21 +94,18 @@ export function createDispatchEventHandler(context: DispatchEventContext): JobHa
 }
 
 /** The batch's events by job id, in one read. */
-async function loadEvents(pool: Pool, jobs: readonly JobRow[]): Promise<Map<string, StoredEvent>> {
-  const found = new Map(
-    (
-      await getEvents(
-        pool,
-        jobs.map((job) => eventIdOf(job.payload)),
-      )
-    ).map((e) => [e.id, e]),
-  )
-  const byJob = new Map<string, StoredEvent>()
-  for (const job of jobs) {
-    const event = found.get(eventIdOf(job.payload))
-    // The job commits with its event and events are immutable: a missing event is a bug, not an outage.
-    assert(event !== undefined, `dispatch-event job ${job.id}: event not found`)
-    byJob.set(job.id, event)
+async function loadEvents(pool: Pool, jobs: readonly JobRow[]): Promise<Map<string, StoredEvent[]>> {
+  const idsByJob = new Map(jobs.map((job) => [job.id, eventIdsOf(job.payload)]))
+  const found = new Map((await getEvents(pool, [...idsByJob.values()].flat())).map((e) => [e.id, e]))
+  const byJob = new Map<string, StoredEvent[]>()
+  for (const [jobId, ids] of idsByJob) {
+    const events = ids.map((id) => found.get(id))
+    // The job commits with its events and events are immutable: a missing event is a bug, not an outage.
+    assert(
+      events.every((event) => event !== undefined),
+      `dispatch-event job ${jobId}: event not found`,
+    )
+    byJob.set(jobId, events as StoredEvent[])
   }
   return byJob
 }
@@ -108,20 +114,20 @@ async function loadEvents(pool: Pool, jobs: readonly JobRow[]): Promise<Map<stri
 async function publishEach(
   stream: Promise<EventPublisher> | undefined,
   jobs: readonly JobRow[],
-  events: ReadonlyMap<string, StoredEvent>,
+  events: ReadonlyMap<string, readonly StoredEvent[]>,
 ): Promise<Map<string, unknown>> {
   const failures = new Map<string, unknown>()
   if (stream === undefined) return failures
   await Promise.all(
-    jobs.map(async (job) => {
-      const event = events.get(job.id)
-      if (event === undefined) return
-      try {
-        await (await stream).publish(event)
-      } catch (error) {
-        failures.set(job.id, error)
-      }
-    }),
+    jobs.flatMap((job) =>
+      (events.get(job.id) ?? []).map(async (event) => {
+        try {
+          await (await stream).publish(event)
+        } catch (error) {
+          if (!failures.has(job.id)) failures.set(job.id, error)
+        }
+      }),
+    ),
   )
   return failures
 }

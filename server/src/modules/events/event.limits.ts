@@ -13,6 +13,12 @@ export const eventLimits = {
    * being down before the job is `dead` (kept for the operator to requeue).
    */
   dispatchAttemptsMax: 50,
+  /**
+   * Events one `dispatch-event` job carries when a statement records many (the deposit watcher: 2,000 per
+   * catch-up range). A job a row was 15 % of a range's insert (bench/deposits); 32 a job makes it ~1 %,
+   * while a failed publish re-sends at most 31 other events (JetStream drops them as duplicates).
+   */
+  eventsPerDispatchJobMax: 32,
   /** JetStream stream every event is published to. */
   natsStreamName: 'SLUICE_EVENTS',
   /** Subject prefix: an event goes to `<prefix>.<type>`, and the stream captures `<prefix>.>`. */

@@ -114,7 +114,7 @@ export async function insertEvents(
     subjectId: string | null
     payloadJson: string
   }>[],
-  dispatch: Readonly<{ jobKind: string; attemptsMax: number }>,
+  dispatch: BulkDispatch,
 ): Promise<void> {
   if (events.length === 0) return
   const source: SqlPart = {
@@ -135,16 +135,16 @@ export async function insertEvents(
   await wakeWorkers(db, dispatch.jobKind)
 }
 
+/** How events written many at once are dispatched: one job per up to `eventsPerJobMax` of them. */
+export type BulkDispatch = Readonly<{ jobKind: string; attemptsMax: number; eventsPerJobMax: number }>
+
 /**
  * The write of events whose rows the caller's CTE `source` yields — columns id, type, merchant_id,
  * subject_id, payload (jsonb) — and of their fan-out jobs, as CTEs of the caller's statement
  * (db/statement.ts): for a producer that builds payloads in SQL from rows it writes in that statement.
  * Same guarantees as insertEvents; the caller wakes the workers after its statement.
  */
-export function eventsFromSourceCtes(
-  source: string,
-  dispatch: Readonly<{ jobKind: string; attemptsMax: number }>,
-): SqlPart {
+export function eventsFromSourceCtes(source: string, dispatch: BulkDispatch): SqlPart {
   return {
     text: `events_inserted as (
        insert into events (id, type, merchant_id, subject_id, payload)
@@ -152,10 +152,12 @@ export function eventsFromSourceCtes(
        returning id
      ), events_dispatch as (
        insert into jobs (kind, payload, attempts_max, dedupe_key)
-       select $1, jsonb_build_object('eventId', id), $2, id from events_inserted
+       select $1, jsonb_build_object('eventIds', jsonb_agg(id order by id)), $2, min(id)
+       from (select id, (row_number() over (order by id) - 1) / $3 as part from events_inserted) as numbered
+       group by part
        on conflict (dedupe_key) do nothing
      )`,
-    values: [dispatch.jobKind, dispatch.attemptsMax],
+    values: [dispatch.jobKind, dispatch.attemptsMax, dispatch.eventsPerJobMax],
   }
 }
 

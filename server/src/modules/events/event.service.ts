@@ -5,6 +5,7 @@ import { assert } from '../../lib/assert.ts'
 import { newId } from '../../lib/ids.ts'
 import { eventLimits } from './event.limits.ts'
 import {
+  type BulkDispatch,
   eventsFromSourceCtes,
   findEvent,
   findEvents,
@@ -26,6 +27,13 @@ import {
 
 /** Job kind that fans an event out to webhook endpoints and publishes it to JetStream. */
 export const dispatchEventJobKind = 'dispatch-event'
+
+/** Events recorded many at once share dispatch jobs (docs/adr/0010 §2). */
+const bulkDispatch: BulkDispatch = {
+  jobKind: dispatchEventJobKind,
+  attemptsMax: eventLimits.dispatchAttemptsMax,
+  eventsPerJobMax: eventLimits.eventsPerDispatchJobMax,
+}
 
 // Keys that carry money. Their values must be decimal strings: a JSON number loses precision past 2^53
 // (18-decimal tokens) and invites float arithmetic in the merchant's code.
@@ -152,7 +160,7 @@ export async function recordEvents(client: Queryable, inputs: readonly NewEvent[
       subjectId: input.subjectId,
       payloadJson: serializeEventPayload(input.payload),
     })),
-    { jobKind: dispatchEventJobKind, attemptsMax: eventLimits.dispatchAttemptsMax },
+    bulkDispatch,
   )
 }
 
@@ -166,10 +174,7 @@ export async function recordEvents(client: Queryable, inputs: readonly NewEvent[
 export function eventsFromSource(source: string, types: readonly string[]): SqlPart {
   for (const type of types)
     assert((eventTypes as readonly string[]).includes(type), `unknown event type ${type}`)
-  return eventsFromSourceCtes(source, {
-    jobKind: dispatchEventJobKind,
-    attemptsMax: eventLimits.dispatchAttemptsMax,
-  })
+  return eventsFromSourceCtes(source, bulkDispatch)
 }
 
 /** After a statement that wrote eventsFromSource: wakes the dispatchers (after commit, db/wake.ts). */

@@ -9,7 +9,8 @@ import { createDispatchEventHandler } from '../../jobs/dispatch-event.ts'
 import type { JobBatching, JobRow } from '../../jobs/runner.ts'
 import { findFreePort } from '../../lib/free-port.ts'
 import { createLogger } from '../../lib/logger.ts'
-import { dispatchEventJobKind, recordEvent } from '../events/event.service.ts'
+import { eventLimits } from '../events/event.limits.ts'
+import { dispatchEventJobKind, recordEvent, recordEvents } from '../events/event.service.ts'
 import type { EventType } from '../events/event.types.ts'
 import { createMerchant } from '../merchants/merchant.service.ts'
 import { webhookLimits } from './webhook.limits.ts'
@@ -173,6 +174,52 @@ describe('dispatch batches', () => {
     await batch.handle(jobs, new AbortController().signal)
     expect(pairs(await deliveriesOf(ids))).toEqual(expected)
     expect(receiver.ids).toHaveLength(4)
+    await receiver.close()
+  })
+
+  it('dispatches the events one statement recorded through shared jobs, each event once', async () => {
+    const receiver = await startReceiver()
+    const store = await newMerchant()
+    const endpoint = await newEndpoint(store, receiver.url)
+    const perJob = eventLimits.eventsPerDispatchJobMax
+    const count = 2 * perJob + 6
+    await withTransaction(pool, (client) =>
+      recordEvents(
+        client,
+        Array.from({ length: count }, (_, index) => ({
+          type: 'payment.initiated' as const,
+          merchantId: store,
+          subjectId: `pay_bulk_${index}`,
+          payload: { amount: String(index + 1) },
+        })),
+      ),
+    )
+    const ids = (
+      await pool.query<{ id: string }>(`select id from events where subject_id like 'pay_bulk_%'`)
+    ).rows.map((row) => row.id)
+    expect(ids).toHaveLength(count)
+    const jobs = (
+      await pool.query<JobRow & { attempts_max: number }>(
+        `select id, kind, payload, attempts, attempts_max from jobs
+         where kind = $1 and payload->'eventIds' ?| $2 order by id`,
+        [dispatchEventJobKind, ids],
+      )
+    ).rows.map((row) => ({ ...row, attemptsMax: row.attempts_max }))
+    // Three jobs, not 70: every event in exactly one of them.
+    const carried = jobs.map((job) => job.payload.eventIds as string[])
+    expect(carried.map((eventIds) => eventIds.length).sort((a, b) => a - b)).toEqual([6, perJob, perJob])
+    expect(carried.flat().sort()).toEqual([...ids].sort())
+    const batch = batchOf()
+    expect((await batch.handle(jobs, new AbortController().signal)).size).toBe(0)
+    const deliveries = await deliveriesOf(ids)
+    expect(pairs(deliveries)).toEqual(ids.map((id) => `${id}>${endpoint.id}`).sort())
+    // Attempts past the endpoint's inline slots are left to their jobs: run those as a worker would.
+    await runFallbackJobs(deliveries.map((delivery) => delivery.id))
+    expect([...receiver.ids].sort()).toEqual([...ids].sort())
+    // Run again (a lease that expired after the fan-out): no new delivery, nothing sent twice.
+    await batch.handle(jobs, new AbortController().signal)
+    expect(await deliveriesOf(ids)).toHaveLength(count)
+    expect(receiver.ids).toHaveLength(count)
     await receiver.close()
   })
 
