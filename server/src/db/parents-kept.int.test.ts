@@ -27,6 +27,7 @@ const sql = (text: string) => database.pool.query(text)
 describe('parents of hot-path rows are kept (migration 0029)', () => {
   it('refuses to delete a store or change its id, and lets its other columns change', async () => {
     await expect(sql(`delete from merchants where id = 'mer_other'`)).rejects.toMatchObject(restrictViolation)
+    await expect(sql('truncate merchants cascade')).rejects.toMatchObject(restrictViolation)
     await expect(sql(`update merchants set id = 'mer_moved' where id = 'mer_kept'`)).rejects.toMatchObject(
       restrictViolation,
     )
@@ -49,6 +50,7 @@ describe('parents of hot-path rows are kept (migration 0029)', () => {
 
   it('refuses to delete an invoice or move it to another id or store, and lets its state change', async () => {
     await expect(sql(`delete from invoices where id = 'inv_kept'`)).rejects.toMatchObject(restrictViolation)
+    await expect(sql('truncate invoices cascade')).rejects.toMatchObject(restrictViolation)
     await expect(sql(`update invoices set id = 'inv_moved' where id = 'inv_kept'`)).rejects.toMatchObject(
       restrictViolation,
     )

@@ -9,7 +9,7 @@ import { createDispatchEventHandler } from '../../jobs/dispatch-event.ts'
 import { findFreePort } from '../../lib/free-port.ts'
 import { createLogger } from '../../lib/logger.ts'
 import { createNatsEventPublisher, type NatsStreamOptions } from './event.nats.ts'
-import { recordEvent } from './event.service.ts'
+import { recordEvent, recordEvents } from './event.service.ts'
 import type { StoredEvent } from './event.types.ts'
 
 const natsUrl = 'nats://127.0.0.1:4222'
@@ -82,6 +82,47 @@ describe('dispatch-event when NATS is unreachable', () => {
     await expect(handler(job, abort.signal)).rejects.toThrow()
     abort.abort()
     expect((await pool.query('select 1 from events where id = $1', [event.id])).rowCount).toBe(1)
+  })
+})
+
+describe('dispatch-event of events recorded many at once, when NATS is unreachable', () => {
+  it('hands each failed event to a job of its own and ends the shared job, so the group is not re-sent', async () => {
+    const closedPort = await findFreePort()
+    const handler = createDispatchEventHandler({
+      pool,
+      logger: silent,
+      natsUrl: `nats://127.0.0.1:${closedPort}`,
+      natsStream: stream,
+    })
+    await withTransaction(pool, (client) =>
+      recordEvents(
+        client,
+        ['5', '6', '7'].map((amount) => ({
+          type: 'payment.initiated' as const,
+          merchantId: null,
+          subjectId: 'pay_nats_group',
+          payload: { amount },
+        })),
+      ),
+    )
+    const shared = await pool.query<{ id: string; payload: { eventIds: string[] } }>(
+      `select j.id, j.payload from jobs j where j.payload->'eventIds' ?| (
+         select array_agg(id) from events where subject_id = 'pay_nats_group')`,
+    )
+    expect(shared.rows).toHaveLength(1)
+    const { id, payload } = shared.rows[0] as { id: string; payload: { eventIds: string[] } }
+    expect(payload.eventIds).toHaveLength(3)
+    const abort = new AbortController()
+    // Resolves: the shared job ends (the runner deletes it) once its events have jobs of their own.
+    await handler({ id, kind: 'dispatch-event', payload, attempts: 1, attemptsMax: 50 }, abort.signal)
+    abort.abort()
+    const own = await pool.query<{ payload: unknown; dedupe_key: string }>(
+      'select payload, dedupe_key from jobs where dedupe_key = any($1) order by dedupe_key',
+      [payload.eventIds],
+    )
+    expect(own.rows).toEqual(
+      [...payload.eventIds].sort().map((eventId) => ({ payload: { eventId }, dedupe_key: eventId })),
+    )
   })
 })
 

@@ -135,6 +135,22 @@ export async function insertEvents(
   await wakeWorkers(db, dispatch.jobKind)
 }
 
+/** One `{eventId}` dispatch job per event (dedupe key: the event id), for events already stored. */
+export async function insertDispatchJobs(
+  db: Queryable,
+  eventIds: readonly string[],
+  dispatch: Readonly<{ jobKind: string; attemptsMax: number }>,
+): Promise<void> {
+  if (eventIds.length === 0) return
+  await db.query(
+    `insert into jobs (kind, payload, attempts_max, dedupe_key)
+     select $1, jsonb_build_object('eventId', id), $2, id from unnest($3::text[]) as e(id)
+     on conflict (dedupe_key) do nothing`,
+    [dispatch.jobKind, dispatch.attemptsMax, eventIds],
+  )
+  await wakeWorkers(db, dispatch.jobKind)
+}
+
 /** How events written many at once are dispatched: one job per up to `eventsPerJobMax` of them. */
 export type BulkDispatch = Readonly<{ jobKind: string; attemptsMax: number; eventsPerJobMax: number }>
 
@@ -152,7 +168,7 @@ export function eventsFromSourceCtes(source: string, dispatch: BulkDispatch): Sq
        returning id
      ), events_dispatch as (
        insert into jobs (kind, payload, attempts_max, dedupe_key)
-       select $1, jsonb_build_object('eventIds', jsonb_agg(id order by id)), $2, min(id)
+       select $1, jsonb_build_object('eventIds', jsonb_agg(id order by id)), $2, 'events:' || min(id)
        from (select id, (row_number() over (order by id) - 1) / $3 as part from events_inserted) as numbered
        group by part
        on conflict (dedupe_key) do nothing

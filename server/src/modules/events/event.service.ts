@@ -9,6 +9,7 @@ import {
   eventsFromSourceCtes,
   findEvent,
   findEvents,
+  insertDispatchJobs,
   insertEvent,
   insertEvents,
   selectEventsAfter,
@@ -28,7 +29,7 @@ import {
 /** Job kind that fans an event out to webhook endpoints and publishes it to JetStream. */
 export const dispatchEventJobKind = 'dispatch-event'
 
-/** Events recorded many at once share dispatch jobs (docs/adr/0010 §2). */
+/** Events recorded many at once share dispatch jobs (docs/adr/0010, "Events recorded many at once"). */
 const bulkDispatch: BulkDispatch = {
   jobKind: dispatchEventJobKind,
   attemptsMax: eventLimits.dispatchAttemptsMax,
@@ -175,6 +176,17 @@ export function eventsFromSource(source: string, types: readonly string[]): SqlP
   for (const type of types)
     assert((eventTypes as readonly string[]).includes(type), `unknown event type ${type}`)
   return eventsFromSourceCtes(source, bulkDispatch)
+}
+
+/**
+ * Gives each of these (stored) events a dispatch job of its own, as recordEvent does: a job that carried
+ * them with others hands over the ones whose publish failed (jobs/dispatch-event.ts). Idempotent per event.
+ */
+export async function dispatchEventsAlone(db: Queryable, eventIds: readonly string[]): Promise<void> {
+  await insertDispatchJobs(db, eventIds, {
+    jobKind: dispatchEventJobKind,
+    attemptsMax: eventLimits.dispatchAttemptsMax,
+  })
 }
 
 /** After a statement that wrote eventsFromSource: wakes the dispatchers (after commit, db/wake.ts). */

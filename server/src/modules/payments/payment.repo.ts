@@ -142,46 +142,6 @@ export type PaymentInsert = Omit<
   screening: unknown
 }
 
-/**
- * Inserts a newly seen transfer. Seeing it again is a no-op, except for an orphaned one, which comes
- * back in its new block with the status it would have had when first seen. Returns the row when it was
- * inserted or revived, undefined when nothing changed.
- */
-export async function upsertObservedPayment(
-  db: Queryable,
-  payment: PaymentInsert,
-): Promise<Payment | undefined> {
-  const result = await db.query<PaymentRow>(
-    `insert into payments (id, network, tx_hash, log_index, block_number, block_hash, token_address, asset_id,
-       from_address, to_address, amount, status, merchant_id, owner_kind, owner_id, screening)
-     values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
-     on conflict (network, tx_hash, log_index) do update
-       set block_number = excluded.block_number, block_hash = excluded.block_hash, status = excluded.status,
-           screening = excluded.screening, confirmed_at = null, detected_at = now(), updated_at = now()
-       where payments.status = 'orphaned'
-     returning *`,
-    [
-      payment.id,
-      payment.network,
-      payment.txHash,
-      payment.logIndex,
-      payment.blockNumber.toString(),
-      payment.blockHash,
-      payment.tokenAddress,
-      payment.assetId,
-      payment.fromAddress,
-      payment.toAddress,
-      payment.amount.toString(),
-      payment.status,
-      payment.merchantId,
-      payment.ownerKind,
-      payment.ownerId,
-      JSON.stringify(payment.screening),
-    ],
-  )
-  return result.rows[0] === undefined ? undefined : toPayment(result.rows[0])
-}
-
 export async function selectOpenPayments(db: Queryable, network: string, limit: number): Promise<Payment[]> {
   const result = await db.query<PaymentRow>(
     `select * from payments where network = $1 and not final and status in ('detected', 'confirmed', 'held')

@@ -38,8 +38,9 @@ export const webhookLimits = {
    */
   inlineAttemptFallbackMs: 60 * second,
   /**
-   * Dispatch jobs a worker claims and fans out together (docs/adr/0010 §2): one event read, one delivery
-   * insert and one record of the delivered first attempts per batch instead of per event. With at most
+   * Dispatch jobs a worker claims together, and events it fans out at a time (docs/adr/0010 §2): one event
+   * read per batch, one delivery insert and one record of the delivered first attempts per this many events
+   * instead of per event (a job may carry several: "Events recorded many at once"). With at most
    * endpointsPerMerchantMax endpoints per event this bounds one insert at 1,024 rows.
    */
   dispatchBatchSizeMax: 64,
