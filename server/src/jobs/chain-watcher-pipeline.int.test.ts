@@ -141,6 +141,25 @@ describe('pipelined catch-up', () => {
     expect(new Set((await recorded(network.name)).map((row) => row.status))).toEqual(new Set(['finalized']))
   }, 180_000)
 
+  it('starts reading the next range in its first tick, once the first address load finds the set large', async () => {
+    const network = networkNamed('pipeline-e')
+    const start = (await chain.head()) + 1n
+    await chain.mine(2 * chainLimits.blockRangeMax + 10)
+    await database.pool.query(
+      'insert into chain_cursors (network, chain_id, next_block) values ($1, $2, $3)',
+      [network.name, network.chainId, start.toString()],
+    )
+    const { rpc, calls } = recordingRpc(network)
+    const watcher = new ChainWatcher({ pool: database.pool, network, logger: createLogger('silent'), rpc })
+    expect(await watcher.tick()).toBe('more')
+    await new Promise((resolve) => setTimeout(resolve, 300)) // the read-ahead's request is on its way
+    // Before, a fresh watcher learnt the set was large only after its first range's read: the second
+    // range was then read in the second tick, after the first range's write, not during it.
+    expect(calls.map((call) => call.fromBlock)).toContain(start + BigInt(chainLimits.blockRangeMax))
+    await tickUntilCaughtUp(watcher)
+    expectContiguous(calls, start, await chain.head())
+  }, 180_000)
+
   it('reads a range again when reading it ahead failed', async () => {
     const network = networkNamed('pipeline-b')
     let secondRangeStart: bigint | undefined

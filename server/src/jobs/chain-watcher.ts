@@ -322,6 +322,9 @@ export class ChainWatcher {
     // A range whose read ahead failed is read again now.
     const range = aheadRange ?? (await (reading ?? this.readRange(fromBlock, toBlock)))
     if (range === undefined) return undefined
+    // A watcher learns its watch set is large from the first address load, which this range's read awaited:
+    // the next range is then read during this one's write instead of after it (a no-op if already queued).
+    if (this.largeWatchSet) this.readAheadFrom((ahead?.toBlock ?? toBlock) + 1n, headNumber)
     // After the range's logs were read: the address set (docs/adr/0011) and, for a range read ahead, proof
     // that it is still on the chain, side by side.
     const [current] = await Promise.all([
