@@ -19,6 +19,7 @@ async function loggedApp(lines: Record<string, unknown>[]) {
       networks: [],
     },
     (instance) => {
+      instance.get('/quiet', { logLevel: 'warn' }, async () => ({ ok: true }))
       instance.get('/slow', async () => {
         await new Promise((resolve) => setTimeout(resolve, 300))
         return { ok: true }
@@ -42,6 +43,31 @@ describe('access log', () => {
       await app.close()
     }
     expect(JSON.stringify(lines)).not.toContain(token)
+  })
+
+  it('writes one completed line with the request id and flat fields, and none for a route logging at warn', async () => {
+    const lines: Record<string, unknown>[] = []
+    const app = await loggedApp(lines)
+    try {
+      await app.inject({ url: '/slow', headers: { 'x-request-id': 'req-done' } })
+      await app.inject({ url: '/quiet', headers: { 'x-request-id': 'req-quiet' } })
+    } finally {
+      await app.close()
+    }
+    const done = lines.filter((line) => line.reqId === 'req-done')
+    expect(done).toEqual([
+      expect.objectContaining({
+        level: 30,
+        service: 'sluice',
+        msg: 'request completed',
+        method: 'GET',
+        url: '/slow',
+        statusCode: 200,
+        remoteAddress: '127.0.0.1',
+        responseTimeMs: expect.any(Number),
+      }),
+    ])
+    expect(lines.filter((line) => line.reqId === 'req-quiet')).toEqual([])
   })
 
   it('leaves a trace of a request whose client went away before the answer', async () => {

@@ -45,12 +45,18 @@ const secretPathSegment = /^(\/+(?:v1\/+public\/+refunds|refund)\/+)[^/?#]+/i
 const loggedUrl = (url: string): string => url.replace(secretPathSegment, '$1…')
 
 /**
- * One access line per request, written when it ends, instead of Fastify's two (received, completed):
- * each line costs the API ~13 µs of redaction and writing, at thousands of requests per second. Flat
- * fields, no serialized request or reply. Error lines are Fastify's, as before. `request.log` carries
- * the route's level: routes with a secret in their path log at warn, so their URL never reaches it.
+ * One access line per request, written when it ends, instead of Fastify's two (received, completed). Flat
+ * fields, no serialized request or reply. `request.log` carries the route's level: routes with a secret in
+ * their path log at warn, so their URL never reaches it. A completed line names no field a redaction path
+ * names (method, URL, address, status, time), so it is written by an unredacted child of the same logger:
+ * redaction's wildcard paths were ~90 % of the line's cost (measured ~35–45 µs of ~40–50 µs a line, 8–9 %
+ * of the API's CPU per invoice). Error lines carry the error and stay redacted.
  */
 class AccessLogController extends LogController {
+  constructor(private readonly completedLog: Logger) {
+    super()
+  }
+
   override incomingRequest(): void {}
 
   override requestCompleted(
@@ -70,8 +76,11 @@ class AccessLogController extends LogController {
       )
       return
     }
-    request.log.info(
+    // request.log is a child of the pino logger the app was built with (loggerInstance).
+    if (!(request.log as Logger).isLevelEnabled('info')) return
+    this.completedLog.info(
       {
+        reqId: request.id,
         method: request.method,
         url: loggedUrl(request.url),
         remoteAddress: request.ip,
@@ -97,7 +106,7 @@ export async function buildApp(
       return typeof given === 'string' && requestIdPattern.test(given) ? given : newId('req')
     },
     return503OnClosing: true,
-    logController: new AccessLogController(),
+    logController: new AccessLogController(dependencies.logger.child({}, { redact: [] })),
     // Behind a TLS-terminating proxy, the client's address (rate limits) and scheme (Secure cookies,
     // passkey origins) come from its X-Forwarded-* headers, believed only from the configured proxies:
     // from anyone else they would let a caller pick its own rate-limit bucket.
