@@ -489,19 +489,22 @@ export class ChainWatcher {
 
   /**
    * Rows while the watch set is small (the unsupported-token filter needs whole addresses), then packed
-   * 8-byte prefixes: a million addresses load as 8 MB of bytes, not a million row objects.
+   * 8-byte prefixes: a million addresses load as 8 MB of bytes, not a million row objects. One page of
+   * rows one longer than the small list decides which: it holds the whole set, or the set is large (a page
+   * of addressLoadPageSize rows here was 9,000 row objects more on a large set's first tick).
    */
   private async loadAllAddresses(): Promise<void> {
     const { pool } = this.options
+    const deciding = chainLimits.unsupportedTokenWatchAddressesMax + 1
     let lastSequence = 0n
     while (!this.largeWatchSet) {
-      const page = await loadAddressesAfter(pool, lastSequence, chainLimits.addressLoadPageSize)
+      const page = await loadAddressesAfter(pool, lastSequence, deciding)
       for (const row of page) {
         this.addresses.add(row.address)
         if (!this.largeWatchSet) this.smallWatchList.push(row.address)
         lastSequence = row.sequence
       }
-      if (page.length < chainLimits.addressLoadPageSize) return
+      if (page.length < deciding) return
     }
     await loadAddressPrefixesAfter(pool, lastSequence, {
       pageSize: chainLimits.addressPrefixLoadPageSize,
