@@ -61,15 +61,19 @@ async function recordPayment(amount: string): Promise<StoredEvent> {
   )
 }
 
+/** A dispatch handler whose NATS server is a port nothing listens on. */
+async function unreachableNatsHandler() {
+  return createDispatchEventHandler({
+    pool,
+    logger: silent,
+    natsUrl: `nats://127.0.0.1:${await findFreePort()}`,
+    natsStream: stream,
+  })
+}
+
 describe('dispatch-event when NATS is unreachable', () => {
   it('fails the job (so it retries) and keeps the event', async () => {
-    const closedPort = await findFreePort()
-    const handler = createDispatchEventHandler({
-      pool,
-      logger: silent,
-      natsUrl: `nats://127.0.0.1:${closedPort}`,
-      natsStream: stream,
-    })
+    const handler = await unreachableNatsHandler()
     const event = await recordPayment('1')
     const abort = new AbortController()
     const job = {
@@ -83,17 +87,9 @@ describe('dispatch-event when NATS is unreachable', () => {
     abort.abort()
     expect((await pool.query('select 1 from events where id = $1', [event.id])).rowCount).toBe(1)
   })
-})
 
-describe('dispatch-event of events recorded many at once, when NATS is unreachable', () => {
-  it('hands each failed event to a job of its own and ends the shared job, so the group is not re-sent', async () => {
-    const closedPort = await findFreePort()
-    const handler = createDispatchEventHandler({
-      pool,
-      logger: silent,
-      natsUrl: `nats://127.0.0.1:${closedPort}`,
-      natsStream: stream,
-    })
+  it('hands each failed event of a shared job (events recorded many at once) to a job of its own and ends the shared job, so the group is not re-sent', async () => {
+    const handler = await unreachableNatsHandler()
     await withTransaction(pool, (client) =>
       recordEvents(
         client,
