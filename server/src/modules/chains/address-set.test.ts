@@ -42,4 +42,16 @@ describe('AddressSet.addPrefixes', () => {
     expect(set.add(addresses[0] as string)).toBe(false)
     expect(set.has(randomAddress())).toBe(false)
   })
+
+  it('grows to fit a page given without a reserve, and counts a prefix repeated within the page once', () => {
+    const addresses = Array.from({ length: 20_000 }, randomAddress)
+    const digits = addresses.map((address) => address.slice(2, 18))
+    const packed = Buffer.from([...digits, ...digits.slice(0, 500)].join(''), 'hex')
+    const set = new AddressSet(4)
+    set.add(addresses[1] as string)
+    expect(set.addPrefixes(packed)).toBe(19_999)
+    expect(set.size).toBe(20_000)
+    for (const address of addresses) expect(set.has(address)).toBe(true)
+    for (let index = 0; index < 2_000; index += 1) expect(set.has(randomAddress())).toBe(false)
+  })
 })

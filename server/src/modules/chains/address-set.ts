@@ -33,14 +33,40 @@ export class AddressSet {
 
   /**
    * Adds addresses given as their packed 8-byte prefixes (big-endian, 8 bytes each, as loaded from the
-   * database without a string or row object per address); returns how many were new.
+   * database without a string or row object per address); returns how many were new. Inserted in the
+   * order of their home slots, not as given: a million prefixes inserted as given each cost a cache miss
+   * in three tables of 2–16 MiB (~150 ns an insert on the deposits bench's host), and in slot order
+   * consecutive inserts touch neighbouring slots: a million, in ten pages, took about half the time.
    */
   addPrefixes(prefixes: Uint8Array): number {
     const view = new DataView(prefixes.buffer, prefixes.byteOffset, prefixes.byteLength)
+    const count = prefixes.byteLength >>> 3
+    this.reserve(count)
+    const mask = this.used.length - 1
+    // Counting sort of the prefixes by the top bits of their home slot (a bucket spans ≥ 64 slots).
+    const bucketBits = Math.max(0, Math.min(slotOrderBucketBitsMax, Math.log2(this.used.length) - 6))
+    const shift = Math.log2(this.used.length) - bucketBits
+    const bucketStarts = new Uint32Array((1 << bucketBits) + 1)
+    const homes = new Uint32Array(count)
+    for (let index = 0; index < count; index += 1) {
+      const home = mix(view.getUint32(index * 8), view.getUint32(index * 8 + 4)) & mask
+      homes[index] = home
+      bucketStarts[(home >>> shift) + 1] = (bucketStarts[(home >>> shift) + 1] as number) + 1
+    }
+    for (let bucket = 1; bucket < bucketStarts.length; bucket += 1)
+      bucketStarts[bucket] = (bucketStarts[bucket] as number) + (bucketStarts[bucket - 1] as number)
+    const order = new Uint32Array(count)
+    for (let index = 0; index < count; index += 1) {
+      const bucket = (homes[index] as number) >>> shift
+      const position = bucketStarts[bucket] as number
+      order[position] = index
+      bucketStarts[bucket] = position + 1
+    }
     let added = 0
-    for (let offset = 0; offset + 8 <= prefixes.byteLength; offset += 8) {
-      if (this.count * 2 >= this.used.length) this.grow()
-      if (this.insert(view.getUint32(offset), view.getUint32(offset + 4))) added += 1
+    for (let position = 0; position < count; position += 1) {
+      const index = order[position] as number
+      if (this.insertAt(homes[index] as number, view.getUint32(index * 8), view.getUint32(index * 8 + 4)))
+        added += 1
     }
     return added
   }
@@ -68,8 +94,13 @@ export class AddressSet {
   }
 
   private insert(high: number, low: number): boolean {
+    return this.insertAt(mix(high, low) & (this.used.length - 1), high, low)
+  }
+
+  /** Inserts at `home` (the prefix's slot before probing); the caller has made room. */
+  private insertAt(home: number, high: number, low: number): boolean {
     const mask = this.used.length - 1
-    let slot = mix(high, low) & mask
+    let slot = home
     while (this.used[slot] === 1) {
       if (this.high[slot] === high && this.low[slot] === low) return false
       slot = (slot + 1) & mask
@@ -92,6 +123,9 @@ export class AddressSet {
     }
   }
 }
+
+/** At most 2^12 buckets for the slot-order insert: 16 KiB of counts, whatever the table's size. */
+const slotOrderBucketBitsMax = 12
 
 function prefixWord(hex: string, offset: number): number {
   return Number.parseInt(hex.slice(offset, offset + 8), 16) >>> 0

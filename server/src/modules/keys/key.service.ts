@@ -15,8 +15,9 @@ import {
 import {
   deriveAccountXpub,
   deriveEvmAddress,
-  deriveEvmAddresses,
   deriveEvmSigningKey,
+  deriveLowercaseEvmAddress,
+  deriveLowercaseEvmAddresses,
   entropyFromMnemonic,
   generateBip39Entropy,
   mnemonicFromEntropy,
@@ -173,14 +174,17 @@ export async function deriveDepositAddress(
   return deriveEvmAddress((await getAccountXpub(db, merchantId)).xpub, index)
 }
 
-/** Deposit address `index` under an account xpub already read: pure, for callers deriving many at once. */
+/**
+ * Deposit address `index` under an account xpub already read, in lower case (the stored form, without the
+ * EIP-55 checksum's cost): pure.
+ */
 export function deriveAccountAddress(accountXpub: string, index: number): Address {
-  return deriveEvmAddress(accountXpub, index)
+  return deriveLowercaseEvmAddress(accountXpub, index)
 }
 
-/** Deposit addresses `first … first + count - 1` under an account xpub: as deriveAccountAddress, batched. */
+/** Deposit addresses `first … first + count - 1`: as deriveAccountAddress, batched. */
 export function deriveAccountAddresses(accountXpub: string, first: number, count: number): Address[] {
-  return deriveEvmAddresses(accountXpub, first, count)
+  return deriveLowercaseEvmAddresses(accountXpub, first, count)
 }
 
 /** The curve code deriving deposit addresses in this process (docs/adr/0024), and why, if not native. */

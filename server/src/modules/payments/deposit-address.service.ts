@@ -72,7 +72,7 @@ async function deriveForOwner(client: PoolClient, owner: DepositOwner): Promise<
   const account = await getAccountXpub(client, owner.merchantId)
   const hdIndex = await takeHdIndexes(client, owner.merchantId, 1)
   await requestRefill(client, owner.merchantId)
-  const address = deriveAccountAddress(account.xpub, hdIndex).toLowerCase()
+  const address = deriveAccountAddress(account.xpub, hdIndex)
   const created = { ...owner, address, hdAccount: account.accountIndex, hdIndex }
   const inserted = await insertDepositAddressUnlessOwned(client, created)
   if (inserted !== undefined) return inserted
@@ -135,8 +135,7 @@ async function deriveSliced(
     let sliceCount = count - derived.length
     if (sliceCount > depositAddressLimits.deriveSliceMax) sliceCount = depositAddressLimits.deriveSliceMax
     const slice = deriveAccountAddresses(accountXpub, sliceFirst, sliceCount)
-    for (const [offset, address] of slice.entries())
-      derived.push({ hdIndex: sliceFirst + offset, address: address.toLowerCase() })
+    for (const [offset, address] of slice.entries()) derived.push({ hdIndex: sliceFirst + offset, address })
   }
   return derived
 }
@@ -306,7 +305,7 @@ async function deriveNextAddress(pool: Pool, merchantId: string): Promise<HeldAd
   const account = await getAccountXpub(pool, merchantId)
   const hdIndex = await takeHdIndexes(pool, merchantId, 1)
   await requestRefill(pool, merchantId)
-  const address = deriveAccountAddress(account.xpub, hdIndex).toLowerCase()
+  const address = deriveAccountAddress(account.xpub, hdIndex)
   return { address, hdAccount: account.accountIndex, hdIndex }
 }
 
