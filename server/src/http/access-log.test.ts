@@ -1,5 +1,5 @@
 import { request as httpRequest } from 'node:http'
-import type { AddressInfo } from 'node:net'
+import { type AddressInfo, connect } from 'node:net'
 import { afterAll, describe, expect, it } from 'vitest'
 import { createPool } from '../db/pool.ts'
 import { createLogger } from '../lib/logger.ts'
@@ -43,6 +43,55 @@ describe('access log', () => {
       await app.close()
     }
     expect(JSON.stringify(lines)).not.toContain(token)
+  })
+
+  // Sent over a raw socket, so the request target reaches the server exactly as written. A review found
+  // these three logged whole: the cut was anchored at "/" and matched the URL as sent.
+  it.each([
+    // Absolute form (RFC 9112 §3.2.2: a server must accept it): the router strips the origin, request.url not.
+    ['an absolute-form buyer page', '/refund/'],
+    ['an absolute-form API route with a trailing slash', '/v1/public/refunds/'],
+    ['a percent-encoded letter in the fixed part', '/r%65fund/'],
+  ])('never writes a refund token sent as %s, and keeps the unmatched URL short', async (name, prefix) => {
+    const lines: Record<string, unknown>[] = []
+    const app = await loggedApp(lines)
+    const token = 'Rk9PQkFSc2VjcmV0UmVmdW5kVG9rZW4wMTIzNDU2Nzg'
+    const target = name.startsWith('an absolute')
+      ? `http://gateway.example${prefix}${token}/?t=${token}`
+      : `${prefix}${token}`
+    await app.listen({ port: 0, host: '127.0.0.1' })
+    try {
+      const { port } = app.server.address() as AddressInfo
+      await new Promise<void>((resolve, reject) => {
+        const socket = connect(port, '127.0.0.1', () =>
+          socket.write(`GET ${target} HTTP/1.1\r\nHost: gateway.example\r\nConnection: close\r\n\r\n`),
+        )
+        socket.on('data', () => {})
+        socket.on('end', () => resolve())
+        socket.on('error', reject)
+      })
+      await new Promise((resolve) => setTimeout(resolve, 50))
+    } finally {
+      await app.close()
+    }
+    const completed = lines.filter((line) => line.msg === 'request completed')
+    expect(completed).toEqual([
+      expect.objectContaining({ statusCode: 404, url: expect.stringMatching(/^\/[^:]*…/) }),
+    ])
+    expect(JSON.stringify(lines)).not.toContain(token)
+  })
+
+  it('logs an unmatched URL with its short segments and without its query', async () => {
+    const lines: Record<string, unknown>[] = []
+    const app = await loggedApp(lines)
+    try {
+      await app.inject({ url: '/v1/no-such/inv_01JDXQ4M8R?secret=abc' })
+    } finally {
+      await app.close()
+    }
+    expect(lines.filter((line) => line.msg === 'request completed')).toEqual([
+      expect.objectContaining({ statusCode: 404, url: '/v1/no-such/inv_01JDXQ4M8R?…' }),
+    ])
   })
 
   it('writes one completed line with the request id and flat fields, and none for a route logging at warn', async () => {

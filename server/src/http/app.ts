@@ -42,7 +42,30 @@ const requestIdPattern = /^[A-Za-z0-9_-]{1,64}$/
  * the access line through the not-found handler, so the URL is cut there whatever matched.
  */
 const secretPathSegment = /^(\/+(?:v1\/+public\/+refunds|refund)\/+)[^/?#]+/i
-const loggedUrl = (url: string): string => url.replace(secretPathSegment, '$1…')
+// An absolute-form request line (`GET http://host/path`, which HTTP/1.1 servers accept) keeps its origin in
+// request.url; the router strips it to match, and so does the log.
+const absoluteFormOrigin = /^[a-z][a-z0-9+.-]*:\/\/[^/?#]*/i
+const percentEscape = /%([0-9a-f]{2})/gi
+/** A path segment this long may be a token: unmatched URLs keep only shorter ones (ids and words pass). */
+const unmatchedSegmentLogged = /[^/]{24,}/g
+
+/**
+ * The URL as logged. A matched route's URL has its refund token cut (matched with escapes decoded, so
+ * `/r%65fund/<token>` is cut too). An unmatched URL is whatever a client sent, a mistyped refund link
+ * included, in any spelling: it is logged without its query and with every long path segment cut.
+ */
+function loggedUrl(request: FastifyRequest): string {
+  const url = request.url.replace(absoluteFormOrigin, '')
+  if (request.routeOptions.url === undefined) {
+    const queryAt = url.search(/[?#]/)
+    const path = queryAt < 0 ? url : url.slice(0, queryAt)
+    return `${path.replace(unmatchedSegmentLogged, '…')}${queryAt < 0 ? '' : '?…'}`
+  }
+  const decoded = url.replace(percentEscape, (_escape, hex: string) =>
+    String.fromCharCode(Number.parseInt(hex, 16)),
+  )
+  return secretPathSegment.test(decoded) ? decoded.replace(secretPathSegment, '$1…') : url
+}
 
 /**
  * One access line per request, written when it ends, instead of Fastify's two (received, completed). Flat
@@ -59,6 +82,21 @@ class AccessLogController extends LogController {
 
   override incomingRequest(): void {}
 
+  // Fastify's own lines for these two log the whole request (its raw URL, a refund token perhaps).
+  override writeHeadError(error: Error, request: FastifyRequest): void {
+    request.log.warn(
+      { method: request.method, url: loggedUrl(request), err: error },
+      'writing the head failed',
+    )
+  }
+
+  override defaultErrorLog(error: Error, request: FastifyRequest, reply: FastifyReply): void {
+    request.log[reply.statusCode >= 500 ? 'error' : 'info'](
+      { method: request.method, url: loggedUrl(request), statusCode: reply.statusCode, err: error },
+      'request failed',
+    )
+  }
+
   override requestCompleted(
     error: Error | null | undefined,
     request: FastifyRequest,
@@ -68,7 +106,7 @@ class AccessLogController extends LogController {
       request.log.error(
         {
           method: request.method,
-          url: loggedUrl(request.url),
+          url: loggedUrl(request),
           err: error,
           responseTimeMs: reply.elapsedTime,
         },
@@ -82,7 +120,7 @@ class AccessLogController extends LogController {
       {
         reqId: request.id,
         method: request.method,
-        url: loggedUrl(request.url),
+        url: loggedUrl(request),
         remoteAddress: request.ip,
         statusCode: reply.statusCode,
         responseTimeMs: reply.elapsedTime,
@@ -123,7 +161,7 @@ export async function buildApp(
   // completes it): this one says it came.
   app.addHook('onRequestAbort', async (request) => {
     request.log.info(
-      { method: request.method, url: loggedUrl(request.url), remoteAddress: request.ip },
+      { method: request.method, url: loggedUrl(request), remoteAddress: request.ip },
       'request aborted by the client',
     )
   })
