@@ -12,7 +12,12 @@ import { readTestDatabaseUrl } from '../server/src/config/env.ts'
 import { startAnvil } from '../server/src/devnet/anvil.ts'
 import { ChainWatcher } from '../server/src/jobs/chain-watcher.ts'
 import { createLogger } from '../server/src/lib/logger.ts'
-import { insertWatchedAddresses, randomAddress, scratchDatabase } from './deposits/setup.ts'
+import {
+  insertWatchedAddresses,
+  randomAddress,
+  scratchDatabase,
+  settleSetupWrites,
+} from './deposits/setup.ts'
 import { coreCount, machineCpu, stealShare } from './machine.ts'
 import { appendResults } from './results.ts'
 
@@ -106,6 +111,7 @@ async function catchUp() {
   const endBlock = BigInt(await rpc<string>(anvil.rpcUrl, 'eth_blockNumber', []))
   const database = await scratchDatabase(serverUrl, 'sluice_bench_deposits')
   await insertWatchedAddresses(database.pool, database.merchantId, watched, watchedAddressCount)
+  const settled = await settleSetupWrites(database.pool)
   const readAllLogs = async () => {
     let logs = 0
     for (let from = startBlock; from <= endBlock; from += 2000n) {
@@ -181,6 +187,7 @@ async function catchUp() {
     tickMs: watcher.tickMs,
     recorded: Number.parseInt(recorded.rows[0]?.count ?? '0', 10),
     stealShares: { raw: rawStealShare, watcher: watcherStealShare },
+    settled,
   }
 }
 
@@ -322,6 +329,7 @@ appendResults(
   [
     `${latency.latencies.length} latency samples; finality = 3 confirmations; latency = finality block's head push at the bench → payment seen finalized in PostgreSQL`,
     'catch-up: the raw pass and the watcher both read a warm anvil (one untimed pass over the range first); earlier entries timed a cold raw pass, which took ~1.7× as long, against a warm watcher',
+    `catch-up: the setup's addresses were vacuumed${catchUpResult.settled.checkpointed ? ' and checkpointed' : ' (not checkpointed: the role may not)'} before anything was timed, as pgbench vacuums before a run (entries before 2026-11-22T15:00Z were not: autovacuum and the checkpoint of the setup's million inserts could land in the catch-up, and its first reads set every row's hint bits)`,
     `host steal (CPU the hypervisor gave to others; high means low figures): ${(catchUpResult.stealShares.raw * 100).toFixed(0)} % during the raw pass, ${(catchUpResult.stealShares.watcher * 100).toFixed(0)} % during the watcher's catch-up`,
     `catch-up ticks (ms): ${catchUpResult.tickMs.join(', ')}; the watcher process's own CPU: ${catchUpResult.watcher.cpuMs.toFixed(0)} ms, its event loop busy ${(catchUpResult.watcher.eventLoopUtilization * 100).toFixed(0)} % of the time`,
     cpuFloorNote(catchUpResult),

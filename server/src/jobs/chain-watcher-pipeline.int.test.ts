@@ -180,6 +180,51 @@ describe('pipelined catch-up', () => {
     expect(counts.rows[0]?.count).toBe(String(hashes.length))
   }, 180_000)
 
+  it('plans ranges at the length a node last answered in full: no refusal a range, no range read twice', async () => {
+    const network = networkNamed('pipeline-f')
+    const capBlocks = 600n
+    const accepted: LogsCall[] = []
+    let refused = 0
+    // A node with a log-count cap, as many providers have: it refuses ranges longer than capBlocks.
+    const fetchImpl: typeof fetch = async (input, init) => {
+      const body = JSON.parse(String(init?.body)) as {
+        id: number
+        method: string
+        params: { fromBlock: string; toBlock: string }[]
+      }
+      if (body.method === 'eth_getLogs') {
+        const call = {
+          fromBlock: BigInt(body.params[0]?.fromBlock ?? 0),
+          toBlock: BigInt(body.params[0]?.toBlock ?? 0),
+        }
+        if (call.toBlock - call.fromBlock + 1n > capBlocks) {
+          refused += 1
+          const error = { code: -32005, message: 'query returned more than 10000 results' }
+          return Response.json({ jsonrpc: '2.0', id: body.id, error })
+        }
+        accepted.push(call)
+      }
+      return await fetch(input, init)
+    }
+    const rpc = new EvmRpc(network, fetchImpl)
+    const watcher = new ChainWatcher({ pool: database.pool, network, logger: createLogger('silent'), rpc })
+    await tickUntilCaughtUp(watcher)
+    const start = (await chain.head()) + 1n
+    const hashes = await depositsAcrossRanges(12)
+    accepted.length = 0
+    refused = 0
+    await tickUntilCaughtUp(watcher, 60)
+    // ~4,000 blocks in ~300-block ranges: before, every range was asked at 2,000, 1,000 and 500 blocks
+    // first (three refusals each), and a range read ahead from the planned end was dropped and read again.
+    expect(refused).toBeLessThan(accepted.length / 2)
+    const starts = accepted.map((call) => call.fromBlock)
+    expect(new Set(starts).size).toBe(starts.length)
+    expectContiguous(accepted, start, await chain.head())
+    // The first catch-up's look-back may have recorded earlier tests' deposits on the shared chain.
+    const ours = (await recorded(network.name)).filter((row) => hashes.includes(row.tx_hash))
+    expect(ours.map((row) => row.tx_hash)).toEqual(hashes)
+  }, 180_000)
+
   it('does not record a range read ahead when a reorg replaced it before its turn', async () => {
     const network = networkNamed('pipeline-c', 6)
     const watcher = new ChainWatcher({ pool: database.pool, network, logger: createLogger('silent') })

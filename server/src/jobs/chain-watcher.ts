@@ -97,6 +97,9 @@ export class ChainWatcher {
   private addressesPrimed = false
   /** Ranges being read ahead of the tick that records them: contiguous, in block order. */
   private readAhead: ReadAhead[] = []
+  /** Blocks a range is planned with: what the node last answered in full (see noteRangeAnswered). */
+  private rangeBlocks = BigInt(chainLimits.blockRangeMax)
+  private fullRangesSinceShrink = 0
   private lastCreditedAtMs = performance.now()
   private cursorReady = false
   private stopping = false
@@ -222,10 +225,7 @@ export class ChainWatcher {
       // A full batch of moves means more are waiting: go on without the idle pause.
       return moved >= paymentLimits.openPaymentsPerTickMax ? 'more' : 'caught-up'
     }
-    const toBlock =
-      lease.nextBlock + BigInt(chainLimits.blockRangeMax) - 1n < headNumber
-        ? lease.nextBlock + BigInt(chainLimits.blockRangeMax) - 1n
-        : headNumber
+    const toBlock = this.plannedRangeEnd(lease.nextBlock, headNumber)
     const scan = await this.scanRange(lease.nextBlock, toBlock, headNumber)
     if (scan === undefined) return 'more' // the range end changed while we read it: a reorg; look again
     const recorded = await this.recordRange(scan, observation, {
@@ -317,14 +317,18 @@ export class ChainWatcher {
   ): Promise<ScannedRange | undefined> {
     const ahead = this.takeReadAhead(fromBlock)
     const reading = ahead === undefined ? this.readRange(fromBlock, toBlock) : undefined
-    if (this.largeWatchSet) this.readAheadFrom((ahead?.toBlock ?? toBlock) + 1n, headNumber)
+    // The range after one read ahead is read at once (its answer is usually in already); after a range read
+    // now, only once its answer shows where it ends (a node may have cut it short: noteRangeAnswered).
+    if (this.largeWatchSet && ahead !== undefined) this.readAheadFrom(ahead.toBlock + 1n, headNumber)
     const aheadRange = await ahead?.logs
     // A range whose read ahead failed is read again now.
     const range = aheadRange ?? (await (reading ?? this.readRange(fromBlock, toBlock)))
     if (range === undefined) return undefined
     // A watcher learns its watch set is large from the first address load, which this range's read awaited:
     // the next range is then read during this one's write instead of after it (a no-op if already queued).
-    if (this.largeWatchSet) this.readAheadFrom((ahead?.toBlock ?? toBlock) + 1n, headNumber)
+    // From where this range's answer ends: a node answering "too many results" shortened it, and a read
+    // ahead from the planned end would not be the next tick's range.
+    if (this.largeWatchSet) this.readAheadFrom(range.coveredToBlock + 1n, headNumber)
     // After the range's logs were read: the address set (docs/adr/0011) and, for a range read ahead, proof
     // that it is still on the chain, side by side.
     const [current] = await Promise.all([
@@ -396,12 +400,39 @@ export class ChainWatcher {
     if (this.readAhead[0] !== undefined && this.readAhead[0].fromBlock !== fromBlock) this.dropReadAhead()
     let next = (this.readAhead.at(-1)?.toBlock ?? fromBlock - 1n) + 1n
     while (this.readAhead.length < chainLimits.readAheadRangesMax && next <= headNumber) {
-      const last = next + BigInt(chainLimits.blockRangeMax) - 1n
-      const toBlock = last < headNumber ? last : headNumber
+      const toBlock = this.plannedRangeEnd(next, headNumber)
       const logs = this.readRange(next, toBlock).catch(() => undefined)
       this.readAhead.push({ fromBlock: next, toBlock, logs })
       next = toBlock + 1n
     }
+  }
+
+  /** The last block of the range starting at `fromBlock`, as planned now (the head at most). */
+  private plannedRangeEnd(fromBlock: bigint, headNumber: bigint): bigint {
+    const last = fromBlock + this.rangeBlocks - 1n
+    return last < headNumber ? last : headNumber
+  }
+
+  /**
+   * A node that answers "too many results" for a range (log-count caps: 10,000 logs at several providers)
+   * will for the next one too: ranges are planned at the length it last answered in full, so a tick does
+   * not ask for the refused length again (a refused call, then halving, every tick) and a range read ahead
+   * starts where the next tick's will. After `rangeGrowAfterFullAnswers` full answers the length doubles
+   * again (up to blockRangeMax), so a quieter stretch of chain is read in longer ranges.
+   */
+  private noteRangeAnswered(requestedBlocks: bigint, answeredBlocks: bigint): void {
+    if (answeredBlocks < requestedBlocks) {
+      this.rangeBlocks = answeredBlocks
+      this.fullRangesSinceShrink = 0
+      return
+    }
+    if (requestedBlocks < this.rangeBlocks) return // a range cut short by the head says nothing
+    this.fullRangesSinceShrink += 1
+    if (this.fullRangesSinceShrink < chainLimits.rangeGrowAfterFullAnswers) return
+    this.fullRangesSinceShrink = 0
+    const doubled = this.rangeBlocks * 2n
+    const max = BigInt(chainLimits.blockRangeMax)
+    this.rangeBlocks = doubled < max ? doubled : max
   }
 
   /** In-flight reads finish and are dropped with their answers. */
@@ -416,6 +447,7 @@ export class ChainWatcher {
       { fromBlock, toBlock },
       { address: this.tokenAddresses, topics: [transferTopic] },
     )
+    this.noteRangeAnswered(toBlock - fromBlock + 1n, configured.coveredToBlock - fromBlock + 1n)
     let coveredToBlock = configured.coveredToBlock
     let other: RawLog[] = []
     if (!this.largeWatchSet) {

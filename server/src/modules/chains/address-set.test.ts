@@ -54,4 +54,33 @@ describe('AddressSet.addPrefixes', () => {
     for (const address of addresses) expect(set.has(address)).toBe(true)
     for (let index = 0; index < 2_000; index += 1) expect(set.has(randomAddress())).toBe(false)
   })
+
+  it('agrees with a Set over pages with repeats, trailing bytes and offset views, on sets already holding entries', () => {
+    for (let round = 0; round < 12; round += 1) {
+      const set = new AddressSet([1, 4, 1024, 5000][round % 4])
+      const model = new Set<string>()
+      let previous = Buffer.alloc(0)
+      for (let call = 0; call < 5; call += 1) {
+        const textAddress = randomAddress()
+        expect(set.add(textAddress)).toBe(!model.has(textAddress.slice(2, 18)))
+        model.add(textAddress.slice(2, 18))
+        const fresh = randomBytes(8 * ([0, 1, 7, 300, 3_000][(round + call) % 5] as number))
+        // Repeats within the page and of the page before; 0–7 trailing bytes that are no prefix; a view at
+        // an odd offset inside a larger buffer, as pooled Buffers are.
+        const page = Buffer.concat([fresh, fresh.subarray(0, 40), previous.subarray(0, 80)])
+        const backing = Buffer.concat([randomBytes(3), page, randomBytes((round + call) % 8)])
+        const view = backing.subarray(3, backing.length)
+        const expectedNew = new Set<string>()
+        for (let offset = 0; offset + 8 <= page.length; offset += 8) {
+          const key = page.subarray(offset, offset + 8).toString('hex')
+          if (!model.has(key)) expectedNew.add(key)
+        }
+        expect(set.addPrefixes(view)).toBe(expectedNew.size)
+        for (const key of expectedNew) model.add(key)
+        expect(set.size).toBe(model.size)
+        previous = fresh
+      }
+      for (const key of model) expect(set.has(`0x${key}${'00'.repeat(12)}`)).toBe(true)
+    }
+  })
 })

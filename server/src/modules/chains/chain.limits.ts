@@ -9,6 +9,11 @@ export const chainLimits = {
   readAheadRangesMax: 1,
   /** Blocks per eth_getLogs call: Alchemy caps at 2,000, thirdweb uses 500; halved on "too many results". */
   blockRangeMax: 2_000,
+  /**
+   * Ranges answered in full, after a node refused a longer one, before the planned length doubles again:
+   * one refused call per this many ranges where the chain stays as busy, longer ranges soon where it quietens.
+   */
+  rangeGrowAfterFullAnswers: 8,
   /** A new cursor starts this far behind the head, so transfers just before the first start are found. */
   watcherInitialLookbackBlocks: 100,
   /** A watcher lease outlives a few ticks; a dead worker's network is taken over after it expires. */
