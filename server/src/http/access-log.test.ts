@@ -81,17 +81,37 @@ describe('access log', () => {
     expect(JSON.stringify(lines)).not.toContain(token)
   })
 
-  it('logs an unmatched URL with its short segments and without its query', async () => {
+  it('logs an unmatched URL with its ids (30 characters) and without its query', async () => {
     const lines: Record<string, unknown>[] = []
     const app = await loggedApp(lines)
+    const id = 'inv_01JDXQ4M8R5T6V7W8X9Y0Z1A2B'
     try {
-      await app.inject({ url: '/v1/no-such/inv_01JDXQ4M8R?secret=abc' })
+      await app.inject({ url: `/v1/no-such/${id}?secret=abc` })
     } finally {
       await app.close()
     }
     expect(lines.filter((line) => line.msg === 'request completed')).toEqual([
-      expect.objectContaining({ statusCode: 404, url: '/v1/no-such/inv_01JDXQ4M8R?…' }),
+      expect.objectContaining({ statusCode: 404, url: `/v1/no-such/${id}?…` }),
     ])
+  })
+
+  // A review found these logged whole: a matched route kept its query, and a catch-all route (the
+  // dashboard's) matches any path, a pasted refund link included.
+  it.each([
+    ['/dashboard/refund/', ''],
+    ['/dashboard/', '?next=/refund/'],
+    ['/pay/inv_1', '?refund='],
+  ])('never writes a refund token reaching a matched route as %s%s<token>', async (path, query) => {
+    const lines: Record<string, unknown>[] = []
+    const app = await loggedApp(lines)
+    const token = 'Rk9PQkFSc2VjcmV0UmVmdW5kVG9rZW4wMTIzNDU2Nzg'
+    try {
+      await app.inject({ url: `${path}${query}${token}` })
+    } finally {
+      await app.close()
+    }
+    expect(lines.filter((line) => line.msg === 'request completed')).toHaveLength(1)
+    expect(JSON.stringify(lines)).not.toContain(token)
   })
 
   it('writes one completed line with the request id and flat fields, and none for a route logging at warn', async () => {

@@ -46,25 +46,26 @@ const secretPathSegment = /^(\/+(?:v1\/+public\/+refunds|refund)\/+)[^/?#]+/i
 // request.url; the router strips it to match, and so does the log.
 const absoluteFormOrigin = /^[a-z][a-z0-9+.-]*:\/\/[^/?#]*/i
 const percentEscape = /%([0-9a-f]{2})/gi
-/** A path segment this long may be a token: unmatched URLs keep only shorter ones (ids and words pass). */
-const unmatchedSegmentLogged = /[^/]{24,}/g
+/** A path segment this long may be a token (refund links' are 43 characters); ids (30 at most) pass. */
+const longPathSegment = /[^/]{31,}/g
 
 /**
- * The URL as logged. A matched route's URL has its refund token cut (matched with escapes decoded, so
- * `/r%65fund/<token>` is cut too). An unmatched URL is whatever a client sent, a mistyped refund link
- * included, in any spelling: it is logged without its query and with every long path segment cut.
+ * The URL as logged: never a query (any query may carry whatever a client pasted, a refund link
+ * included). A route's own path has its refund token cut, matched with escapes decoded so that
+ * `/r%65fund/<token>` is cut too. A URL that matched no route, or only a catch-all (`/dashboard/*`), is
+ * whatever a client sent: every long path segment is cut.
  */
 function loggedUrl(request: FastifyRequest): string {
   const url = request.url.replace(absoluteFormOrigin, '')
-  if (request.routeOptions.url === undefined) {
-    const queryAt = url.search(/[?#]/)
-    const path = queryAt < 0 ? url : url.slice(0, queryAt)
-    return `${path.replace(unmatchedSegmentLogged, '…')}${queryAt < 0 ? '' : '?…'}`
-  }
-  const decoded = url.replace(percentEscape, (_escape, hex: string) =>
+  const queryAt = url.search(/[?#]/)
+  const path = queryAt < 0 ? url : url.slice(0, queryAt)
+  const query = queryAt < 0 ? '' : '?…'
+  const route = request.routeOptions.url
+  if (route === undefined || route.includes('*')) return `${path.replace(longPathSegment, '…')}${query}`
+  const decoded = path.replace(percentEscape, (_escape, hex: string) =>
     String.fromCharCode(Number.parseInt(hex, 16)),
   )
-  return secretPathSegment.test(decoded) ? decoded.replace(secretPathSegment, '$1…') : url
+  return `${secretPathSegment.test(decoded) ? decoded.replace(secretPathSegment, '$1…') : path}${query}`
 }
 
 /**

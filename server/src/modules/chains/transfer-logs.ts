@@ -22,10 +22,15 @@ export type BlockRange = { fromBlock: bigint; toBlock: bigint }
 const tooManyResultsPattern =
   /more than \d+ results|response size|range is too (large|wide)|too many|limit exceeded|exceed/i
 
+// -32005 ("limit exceeded", EIP-1474) is also what several providers answer a rate limit with ("project ID
+// request rate exceeded", "daily request count exceeded", "compute units per second capacity"). A shorter
+// range does not help there, and the watcher keeps planning ranges at the length last answered in full: a
+// rate limit read as "too many results" would halve ranges to a few blocks for a whole catch-up.
+const rateLimitPattern = /\brate\b|request count|requests? per|capacity|credits|throttl/i
+
 export function isTooManyResultsError(error: unknown): boolean {
-  return (
-    error instanceof RpcResponseError && (error.code === -32005 || tooManyResultsPattern.test(error.message))
-  )
+  if (!(error instanceof RpcResponseError) || rateLimitPattern.test(error.message)) return false
+  return error.code === -32005 || tooManyResultsPattern.test(error.message)
 }
 
 /** Decodes a Transfer log; logs that are not a standard 3-topic Transfer (e.g. ERC-721) return undefined. */
