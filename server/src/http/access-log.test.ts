@@ -28,20 +28,34 @@ async function loggedApp(lines: Record<string, unknown>[]) {
   )
 }
 
+/** A refund link's token as the refunds module makes them: 32 random bytes, base64url (43 characters). */
+const refundToken = 'Rk9PQkFSc2VjcmV0UmVmdW5kVG9rZW4wMTIzNDU2Nzg'
+
+/** The lines logged while the app answers these requests, one after another. */
+async function linesLoggedFor(requests: readonly { url: string; method?: 'GET' | 'PUT' }[]) {
+  const lines: Record<string, unknown>[] = []
+  const app = await loggedApp(lines)
+  try {
+    for (const request of requests) await app.inject(request)
+  } finally {
+    await app.close()
+  }
+  return lines
+}
+
+const completedLines = (lines: readonly Record<string, unknown>[]) =>
+  lines.filter((line) => line.msg === 'request completed')
+
 describe('access log', () => {
   it('never writes the token of a refund link (the buyer page /refund/<token>, or an unmatched variant of the API route)', async () => {
-    const lines: Record<string, unknown>[] = []
-    const app = await loggedApp(lines)
     const token = 'rfl_s3cr3tRefundLinkToken0123456789'
-    try {
+    const lines = await linesLoggedFor([
       // The page the store sends the buyer (refund_url_path): no route serves it here, so it is a 404.
-      await app.inject({ url: `/refund/${token}` })
+      { url: `/refund/${token}` },
       // The secretInPath API route, reached with a trailing slash or another method: the 404 handler runs at info.
-      await app.inject({ url: `/v1/public/refunds/${token}/` })
-      await app.inject({ method: 'PUT', url: `/v1/public/refunds/${token}` })
-    } finally {
-      await app.close()
-    }
+      { url: `/v1/public/refunds/${token}/` },
+      { method: 'PUT', url: `/v1/public/refunds/${token}` },
+    ])
     expect(JSON.stringify(lines)).not.toContain(token)
   })
 
@@ -55,10 +69,9 @@ describe('access log', () => {
   ])('never writes a refund token sent as %s, and keeps the unmatched URL short', async (name, prefix) => {
     const lines: Record<string, unknown>[] = []
     const app = await loggedApp(lines)
-    const token = 'Rk9PQkFSc2VjcmV0UmVmdW5kVG9rZW4wMTIzNDU2Nzg'
     const target = name.startsWith('an absolute')
-      ? `http://gateway.example${prefix}${token}/?t=${token}`
-      : `${prefix}${token}`
+      ? `http://gateway.example${prefix}${refundToken}/?t=${refundToken}`
+      : `${prefix}${refundToken}`
     await app.listen({ port: 0, host: '127.0.0.1' })
     try {
       const { port } = app.server.address() as AddressInfo
@@ -74,23 +87,16 @@ describe('access log', () => {
     } finally {
       await app.close()
     }
-    const completed = lines.filter((line) => line.msg === 'request completed')
-    expect(completed).toEqual([
+    expect(completedLines(lines)).toEqual([
       expect.objectContaining({ statusCode: 404, url: expect.stringMatching(/^\/[^:]*…/) }),
     ])
-    expect(JSON.stringify(lines)).not.toContain(token)
+    expect(JSON.stringify(lines)).not.toContain(refundToken)
   })
 
   it('logs an unmatched URL with its ids (30 characters) and without its query', async () => {
-    const lines: Record<string, unknown>[] = []
-    const app = await loggedApp(lines)
     const id = 'inv_01JDXQ4M8R5T6V7W8X9Y0Z1A2B'
-    try {
-      await app.inject({ url: `/v1/no-such/${id}?secret=abc` })
-    } finally {
-      await app.close()
-    }
-    expect(lines.filter((line) => line.msg === 'request completed')).toEqual([
+    const lines = await linesLoggedFor([{ url: `/v1/no-such/${id}?secret=abc` }])
+    expect(completedLines(lines)).toEqual([
       expect.objectContaining({ statusCode: 404, url: `/v1/no-such/${id}?…` }),
     ])
   })
@@ -102,16 +108,9 @@ describe('access log', () => {
     ['/dashboard/', '?next=/refund/'],
     ['/pay/inv_1', '?refund='],
   ])('never writes a refund token reaching a matched route as %s%s<token>', async (path, query) => {
-    const lines: Record<string, unknown>[] = []
-    const app = await loggedApp(lines)
-    const token = 'Rk9PQkFSc2VjcmV0UmVmdW5kVG9rZW4wMTIzNDU2Nzg'
-    try {
-      await app.inject({ url: `${path}${query}${token}` })
-    } finally {
-      await app.close()
-    }
-    expect(lines.filter((line) => line.msg === 'request completed')).toHaveLength(1)
-    expect(JSON.stringify(lines)).not.toContain(token)
+    const lines = await linesLoggedFor([{ url: `${path}${query}${refundToken}` }])
+    expect(completedLines(lines)).toHaveLength(1)
+    expect(JSON.stringify(lines)).not.toContain(refundToken)
   })
 
   it('writes one completed line with the request id and flat fields, and none for a route logging at warn', async () => {

@@ -126,7 +126,10 @@ export function deriveLowercaseEvmAddresses(accountXpub: string, first: number, 
   return externalChainOf(accountXpub).addressesFrom(first, count)
 }
 
-/** deriveLowercaseEvmAddresses on a chosen engine, with the EIP-55 checksum, uncached: key.hd.test.ts holds each engine to @scure/bip32. */
+/**
+ * deriveLowercaseEvmAddresses on a chosen engine, with the EIP-55 checksum, uncached: key.hd.test.ts holds
+ * each engine to @scure/bip32.
+ */
 export function deriveEvmAddressesUsing(
   engine: PublicDerivationEngine,
   accountXpub: string,
