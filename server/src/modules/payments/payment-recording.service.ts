@@ -86,8 +86,15 @@ export async function recordObservedTransfers(
 ): Promise<Payment[]> {
   if (transfers.length === 0) return []
   const senders = [...new Set(transfers.map((transfer) => transfer.from))]
+  // One screening record per sender, shared by its transfers: the insert sends each distinct one once.
   const screening = new Map(
-    (await screenAddresses(client, senders)).map((result, index) => [senders[index], result]),
+    (await screenAddresses(client, senders)).map((result, index) => [
+      senders[index],
+      {
+        hit: result.hit,
+        record: { sender_hit: result.hit, matches: result.matches, lists: result.screenedAgainst },
+      },
+    ]),
   )
   const tokens = new Map(network.tokens.map((token) => [token.contractAddress.toLowerCase(), token]))
   const types = new Set<PaymentEventType>()
@@ -109,11 +116,7 @@ export async function recordObservedTransfers(
       fromAddress: transfer.from,
       toAddress: transfer.to,
       status,
-      screening: {
-        sender_hit: screened?.hit ?? false,
-        matches: screened?.matches ?? [],
-        lists: screened?.screenedAgainst ?? [],
-      },
+      screening: screened?.record ?? { sender_hit: false, matches: [], lists: [] },
       event: event === null ? null : { id: newId('evt'), type: event },
     }
   })
