@@ -15,6 +15,8 @@ let merchantId: string
 let counter = 0
 
 type Internals = {
+  loadWatchSet: () => Promise<void>
+  addressesPrimed: boolean
   refreshAddresses: () => Promise<void>
   addresses: { size: number; has: (address: string) => boolean }
   smallWatchList: string[]
@@ -102,6 +104,16 @@ describe("the watcher's first address load", () => {
     } finally {
       client.release()
     }
+  })
+
+  it('loads the whole set on loadWatchSet, and the first tick then starts no load of its own', async () => {
+    const all = (await database.pool.query<{ address: string }>('select address from deposit_addresses')).rows
+    const watcher = watcherOn(database.pool)
+    await watcher.loadWatchSet()
+    expect(watcher.addressesPrimed).toBe(true) // tick() skips its overlapped first load
+    expect(watcher.addressWatermark).toBeDefined()
+    expect(watcher.addresses.size).toBe(all.length)
+    for (const { address } of all) expect(watcher.addresses.has(address)).toBe(true)
   })
 
   it('does not take a first load whose prefix page failed for complete', async () => {
