@@ -33,12 +33,24 @@ export function isTooManyResultsError(error: unknown): boolean {
   return error.code === -32005 || tooManyResultsPattern.test(error.message)
 }
 
+/**
+ * A node answered a Transfer log whose hashes, topics or numbers are not well-formed hex. The range is
+ * refused (the tick fails and is tried again), never skipped: a deposit in it would be missed.
+ */
+export class MalformedLogError extends Error {
+  override readonly name = 'MalformedLogError'
+}
+
+const hash32Pattern = /^0x[0-9a-fA-F]{64}$/
+const quantityPattern = /^0x[0-9a-fA-F]{1,16}$/
+
 /** Decodes a Transfer log; logs that are not a standard 3-topic Transfer (e.g. ERC-721) return undefined. */
 export function decodeTransferLog(log: RawLog): TokenTransferLog | undefined {
   const [topic0, fromTopic, toTopic] = log.topics
   if (topic0 !== transferTopic || fromTopic === undefined || toTopic === undefined || log.topics.length !== 3)
     return undefined
   if (!/^0x[0-9a-fA-F]{1,64}$/.test(log.data)) return undefined
+  assertWellFormed(log, fromTopic, toTopic)
   return {
     blockNumber: BigInt(log.blockNumber),
     blockHash: log.blockHash.toLowerCase(),
@@ -49,6 +61,19 @@ export function decodeTransferLog(log: RawLog): TokenTransferLog | undefined {
     to: `0x${toTopic.slice(26).toLowerCase()}`,
     amount: BigInt(log.data),
   }
+}
+
+/** What is stored or matched from a log must be hex (payment.repo.ts sends it comma-delimited). */
+function assertWellFormed(log: RawLog, fromTopic: string, toTopic: string): void {
+  const wellFormed =
+    hash32Pattern.test(log.transactionHash) &&
+    hash32Pattern.test(log.blockHash) &&
+    hash32Pattern.test(fromTopic) &&
+    hash32Pattern.test(toTopic) &&
+    quantityPattern.test(log.blockNumber) &&
+    quantityPattern.test(log.logIndex) &&
+    /^0x[0-9a-fA-F]{40}$/.test(log.address)
+  if (!wellFormed) throw new MalformedLogError('a node answered a Transfer log that is not well-formed hex')
 }
 
 export type LogQuery = { address?: readonly string[]; topics: readonly (string | readonly string[] | null)[] }
