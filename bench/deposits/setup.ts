@@ -37,14 +37,14 @@ export async function scratchDatabase(
 /**
  * A copy of `template` (which must have no open connection) named `name`, for one catch-up round: every
  * round starts from the same settled setup. FILE_COPY copies the files after a checkpoint instead of
- * writing every page to the WAL (PostgreSQL 15+; older servers take the plain form). `drop` returns the
- * copy's payment count, then drops it.
+ * writing every page to the WAL (PostgreSQL 15+; older servers take the plain form). `count` gives the
+ * copy's payments; `drop` drops it.
  */
 export async function cloneDatabase(
   serverUrl: string,
   template: string,
   name: string,
-): Promise<{ url: string; drop: () => Promise<number> }> {
+): Promise<{ url: string; count: () => Promise<number>; drop: () => Promise<void> }> {
   const admin = createPool(serverUrl, { sizeMax: 1 })
   await admin.query(`drop database if exists ${name} with (force)`)
   await admin
@@ -52,24 +52,31 @@ export async function cloneDatabase(
     .catch(() => admin.query(`create database ${name} template ${template}`))
   const url = new URL(serverUrl)
   url.pathname = `/${name}`
-  const drop = async () => {
+  const count = async () => {
     const copy = createPool(url.toString(), { sizeMax: 1 })
-    const counted = await copy.query<{ count: string }>('select count(*) from payments')
-    await copy.end()
-    await admin.query(`drop database ${name} with (force)`)
-    await admin.end()
-    return Number.parseInt(counted.rows[0]?.count ?? '0', 10)
+    try {
+      const counted = await copy.query<{ count: string }>('select count(*) from payments')
+      return Number.parseInt(counted.rows[0]?.count ?? '0', 10)
+    } finally {
+      await copy.end()
+    }
   }
-  return { url: url.toString(), drop }
+  const drop = async () => {
+    try {
+      await admin.query(`drop database ${name} with (force)`)
+    } finally {
+      await admin.end()
+    }
+  }
+  return { url: url.toString(), count, drop }
 }
 
 /**
- * After a round's database copy: flushes the copy's writes (`sync`) and waits (at most `timeoutMs`) until
- * every core has been under `busyShareMax` busy for `quietMs`, so neither pass of the round pays for the
- * copy's writeback or the previous round's dropped database. Without it the raw pass, which runs first,
- * took ~10–20 % more CPU than in a quiet moment. Returns how long it waited.
+ * Before each timed pass: flushes pending writes (`sync`) and waits (at most `timeoutMs`) until every
+ * core has been under `busyShareMax` busy for `quietMs`, so no pass pays for a database copy's writeback,
+ * a dropped database or the pass before it. Returns how long it waited.
  */
-export async function settleAfterCopy(options = { quietMs: 1_000, timeoutMs: 15_000, busyShareMax: 0.1 }) {
+export async function settleMachine(options = { quietMs: 1_000, timeoutMs: 15_000, busyShareMax: 0.1 }) {
   const started = performance.now()
   spawnSync('sync')
   let quietSince = performance.now()
