@@ -165,6 +165,18 @@ describe('access log', () => {
     expect(lines.filter((line) => line.reqId === 'req-aborted')).not.toEqual([])
   })
 
+  // The router refuses these before routing (a review finding: they left no line at all).
+  it('writes a line for a request the router refuses, with its status and no refund token', async () => {
+    const lines = completedLines(
+      await linesLoggedFor([
+        { url: `/v1/public/refunds/${refundToken}%zz` },
+        { url: `/v1/invoices/${'a'.repeat(600)}` },
+      ]),
+    )
+    expect(lines.map((line) => line.statusCode)).toEqual([400, 414])
+    expect(lines.map((line) => line.url)).toEqual(['/v1/public/refunds/…', '/v1/invoices/…'])
+  })
+
   it('logs the client address from X-Forwarded-For only behind a trusted proxy', async () => {
     const addresses: unknown[] = []
     for (const trustedProxies of [['127.0.0.1'], []]) {

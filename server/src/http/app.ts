@@ -136,6 +136,7 @@ export async function buildApp(
   dependencies: AppDependencies,
   registerExtraRoutes?: (app: FastifyInstance, api: RouteDependencies) => void,
 ): Promise<FastifyInstance> {
+  const accessLog = new AccessLogController(dependencies.logger.child({}, { redact: [] }))
   const app = Fastify({
     loggerInstance: dependencies.logger as FastifyBaseLogger,
     bodyLimit: limits.requestBodyBytesMax,
@@ -145,14 +146,19 @@ export async function buildApp(
       return typeof given === 'string' && requestIdPattern.test(given) ? given : newId('req')
     },
     return503OnClosing: true,
-    logController: new AccessLogController(dependencies.logger.child({}, { redact: [] })),
+    logController: accessLog,
     // Behind a TLS-terminating proxy, the client's address (rate limits) and scheme (Secure cookies,
     // passkey origins) come from its X-Forwarded-* headers, believed only from the configured proxies:
     // from anyone else they would let a caller pick its own rate-limit bucket.
     trustProxy: dependencies.trustedProxies?.length ? [...dependencies.trustedProxies] : false,
     // The router's own refusals (a malformed percent-encoding, a path parameter over maxParamLength)
-    // bypass setErrorHandler; routed through it, they get the typed body every other error has.
-    frameworkErrors: handleError,
+    // bypass setErrorHandler; routed through it, they get the typed body every other error has. Fastify
+    // never completes such a request, so its access line is written here (an unmatched URL: long
+    // segments cut, as for a 404).
+    frameworkErrors: (error, request, reply) => {
+      handleError(error, request, reply)
+      accessLog.requestCompleted(null, request, reply)
+    },
   })
   app.setErrorHandler(handleError)
   app.setNotFoundHandler((_request, reply) => {
