@@ -55,6 +55,19 @@ describe('AddressSet.addPrefixes', () => {
     for (let index = 0; index < 2_000; index += 1) expect(set.has(randomAddress())).toBe(false)
   })
 
+  // A later address load re-reads the addresses of transactions still running at the last one: a page of
+  // rows the set holds must not double its table (a review finding; a million addresses' table is 16 MiB).
+  it('does not grow for a page of prefixes it already holds', () => {
+    const addresses = Array.from({ length: 3000 }, randomAddress)
+    const packed = Buffer.from(addresses.map((address) => address.slice(2, 18)).join(''), 'hex')
+    const set = new AddressSet()
+    expect(set.addPrefixes(packed)).toBe(3000)
+    const capacity = (set as unknown as { used: Uint8Array }).used.length
+    expect(set.addPrefixes(packed)).toBe(0)
+    expect((set as unknown as { used: Uint8Array }).used.length).toBe(capacity)
+    expect(set.size).toBe(3000)
+  })
+
   it('agrees with a Set over pages with repeats, trailing bytes and offset views, on sets already holding entries', () => {
     for (let round = 0; round < 12; round += 1) {
       const set = new AddressSet([1, 4, 1024, 5000][round % 4])

@@ -41,7 +41,7 @@ export class AddressSet {
   addPrefixes(prefixes: Uint8Array): number {
     const view = new DataView(prefixes.buffer, prefixes.byteOffset, prefixes.byteLength)
     const count = prefixes.byteLength >>> 3
-    this.reserve(count)
+    this.reserve(this.wouldOutgrow(count) ? this.newAmong(view, count) : count)
     const mask = this.used.length - 1
     // Counting sort of the prefixes by the top bits of their home slot (a bucket spans ≥ 64 slots).
     const bucketBits = Math.max(0, Math.min(slotOrderBucketBitsMax, Math.log2(this.used.length) - 6))
@@ -69,6 +69,22 @@ export class AddressSet {
         added += 1
     }
     return added
+  }
+
+  private wouldOutgrow(additional: number): boolean {
+    return (this.count + additional) * 2 > this.used.length
+  }
+
+  /**
+   * How many of the page's prefixes the set lacks. Asked only before a growth: a page of addresses read
+   * again (a later load re-reads those of transactions that were still running) would otherwise double
+   * the table for rows it already holds.
+   */
+  private newAmong(view: DataView, count: number): number {
+    let missing = 0
+    for (let index = 0; index < count; index += 1)
+      if (!this.hasPrefix(view.getUint32(index * 8), view.getUint32(index * 8 + 4))) missing += 1
+    return missing
   }
 
   /** Makes room for `additional` more addresses at once (one allocation instead of repeated doubling). */
