@@ -50,6 +50,16 @@ export const devnetChains: readonly DevnetChainSpec[] = [
   },
 ]
 
+/**
+ * Blocks from a devnet chain's head back to its newest final block: its confirmations, or anvil's
+ * `finalized` lag (2 × slots) where the rule is the tag. 0 for a chain that is not a devnet chain.
+ */
+export function devnetFinalityLagBlocks(name: string): number {
+  const spec = devnetChains.find((chain) => chain.name === name)
+  if (spec === undefined) return 0
+  return spec.finality.kind === 'confirmations' ? spec.finality.confirmations : 2 * spec.slotsInAnEpoch
+}
+
 /** anvil's default mnemonic: account 0 deploys and owns the tokens, account 1 plays the paying customer. */
 export const devnetMnemonic = 'test test test test test test test test test test test junk'
 export const devnetDeployerIndex = 0

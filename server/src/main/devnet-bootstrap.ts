@@ -5,7 +5,7 @@ import { getContractAddress, type Hex } from 'viem'
 import { mnemonicToAccount } from 'viem/accounts'
 import type { Config, NetworkConfig } from '../config/config.types.ts'
 import type { Pool } from '../db/pool.ts'
-import { devnetMnemonic, devnetSanctionedIndex } from '../devnet/devnet-chains.ts'
+import { devnetFinalityLagBlocks, devnetMnemonic, devnetSanctionedIndex } from '../devnet/devnet-chains.ts'
 import { isAppError } from '../lib/errors.ts'
 import type { Logger } from '../lib/logger.ts'
 import { loadKeyFileMasterKeyProvider, writeNewMasterKeyFile } from '../modules/keys/key.master.ts'
@@ -56,7 +56,19 @@ export async function bootstrapDevnet(
         : network,
     ),
   )
+  // The hot-wallet reconciliation reads balances at the newest final block, and its first run comes
+  // right after start: on a fresh chain that block predates the tokens, the gas and BatchTransfer set up
+  // above, and a new user's first screen showed warnings ("could not read every asset", a drift).
+  await Promise.all(withBatches.map((network) => mineSetupToFinality(network)))
   return { demo, masterKeyProvider: provider, networks: withBatches }
+}
+
+/** Mines blocks until what the bootstrap set up is final (a few seconds of block time, on a devnet). */
+async function mineSetupToFinality(network: NetworkConfig): Promise<void> {
+  const lag = devnetFinalityLagBlocks(network.name)
+  if (lag === 0) return
+  const url = network.rpcUrls.find((candidate) => candidate.startsWith('http')) ?? ''
+  await jsonRpc(url, 'anvil_mine', [`0x${(lag + 1).toString(16)}`])
 }
 
 // A devnet account used for nothing but deploying BatchTransfer: its first contract lands at the same address

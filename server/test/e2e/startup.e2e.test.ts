@@ -58,6 +58,11 @@ describe('npm start on a fresh machine', () => {
       headers: { authorization: `Bearer ${demoKey}` },
     })
     expect(treasury.status).toBe(200)
+    // The hot-wallet reconciliation runs right after start, at the newest final block: the bootstrap mines
+    // its setup to finality, so a new user's first screen shows no warning about unread assets or drift.
+    await new Promise((resolve) => setTimeout(resolve, 3_000))
+    expect(gateway.output()).not.toContain('could not read every asset')
+    expect(gateway.output()).not.toContain('hot-wallet drift seen')
   })
 
   it('serves liveness, metrics and request ids', async () => {
