@@ -177,6 +177,18 @@ describe('access log', () => {
     expect(lines.map((line) => line.url)).toEqual(['/v1/public/refunds/…', '/v1/invoices/…'])
   })
 
+  it('counts a request the router refuses in the request metrics', async () => {
+    const metrics = createMetrics()
+    const app = await buildApp({ pool, logger: createLogger('silent'), metrics, networks: [] })
+    try {
+      await app.inject({ url: '/v1/invoices/%zz' })
+    } finally {
+      await app.close()
+    }
+    const counted = await metrics.registry.getSingleMetricAsString('sluice_http_requests_total')
+    expect(counted).toContain('sluice_http_requests_total{method="GET",route="unmatched",status="400"} 1')
+  })
+
   it('logs the client address from X-Forwarded-For only behind a trusted proxy', async () => {
     const addresses: unknown[] = []
     for (const trustedProxies of [['127.0.0.1'], []]) {

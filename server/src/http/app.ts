@@ -137,6 +137,11 @@ export async function buildApp(
   registerExtraRoutes?: (app: FastifyInstance, api: RouteDependencies) => void,
 ): Promise<FastifyInstance> {
   const accessLog = new AccessLogController(dependencies.logger.child({}, { redact: [] }))
+  const countRequest = (request: FastifyRequest, reply: FastifyReply) => {
+    const route = request.routeOptions.url ?? 'unmatched'
+    dependencies.metrics.httpRequests.inc({ method: request.method, route, status: String(reply.statusCode) })
+    dependencies.metrics.httpDuration.observe({ method: request.method, route }, reply.elapsedTime / 1000)
+  }
   const app = Fastify({
     loggerInstance: dependencies.logger as FastifyBaseLogger,
     bodyLimit: limits.requestBodyBytesMax,
@@ -153,11 +158,12 @@ export async function buildApp(
     trustProxy: dependencies.trustedProxies?.length ? [...dependencies.trustedProxies] : false,
     // The router's own refusals (a malformed percent-encoding, a path parameter over maxParamLength)
     // bypass setErrorHandler; routed through it, they get the typed body every other error has. Fastify
-    // never completes such a request, so its access line is written here (an unmatched URL: long
-    // segments cut, as for a 404).
+    // never completes such a request, so its access line and its count are written here (an unmatched
+    // URL: long segments cut, as for a 404).
     frameworkErrors: (error, request, reply) => {
       handleError(error, request, reply)
       accessLog.requestCompleted(null, request, reply)
+      countRequest(request, reply)
     },
   })
   app.setErrorHandler(handleError)
@@ -175,11 +181,7 @@ export async function buildApp(
   app.addHook('onSend', async (request, reply) => {
     void reply.header('x-request-id', request.id)
   })
-  app.addHook('onResponse', async (request, reply) => {
-    const route = request.routeOptions.url ?? 'unmatched'
-    dependencies.metrics.httpRequests.inc({ method: request.method, route, status: String(reply.statusCode) })
-    dependencies.metrics.httpDuration.observe({ method: request.method, route }, reply.elapsedTime / 1000)
-  })
+  app.addHook('onResponse', async (request, reply) => countRequest(request, reply))
   registerHealthRoutes(app, dependencies)
   const api = createRouteDependencies({
     pool: dependencies.pool,
