@@ -43,6 +43,7 @@ export class MalformedLogError extends Error {
 
 const hash32Pattern = /^0x[0-9a-fA-F]{64}$/
 const quantityPattern = /^0x[0-9a-fA-F]{1,16}$/
+const addressPattern = /^0x[0-9a-fA-F]{40}$/
 
 /** Decodes a Transfer log; logs that are not a standard 3-topic Transfer (e.g. ERC-721) return undefined. */
 export function decodeTransferLog(log: RawLog): TokenTransferLog | undefined {
@@ -72,7 +73,7 @@ function assertWellFormed(log: RawLog, fromTopic: string, toTopic: string): void
     hash32Pattern.test(toTopic) &&
     quantityPattern.test(log.blockNumber) &&
     quantityPattern.test(log.logIndex) &&
-    /^0x[0-9a-fA-F]{40}$/.test(log.address)
+    addressPattern.test(log.address)
   if (!wellFormed) throw new MalformedLogError('a node answered a Transfer log that is not well-formed hex')
 }
 

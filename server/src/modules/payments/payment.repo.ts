@@ -216,9 +216,9 @@ export type ObservedPaymentInsert = Omit<PaymentInsert, 'merchantId' | 'ownerKin
  * upsertObservedPayment for a whole range in one statement (same revival rule for orphaned rows). Only
  * transfers to deposit addresses are stored, with their address's owner: the insert joins
  * `deposit_addresses`, so the owners need no query of their own (one round trip and a 2,000-element
- * array less per catch-up range). The rows travel as one delimited text per column (observedColumns) and
- * only the columns the database decides come back: a catch-up range writes thousands of rows, and per-element array
- * encoding and full-row parsing cost more than the insert. The other fields of a stored row are the
+ * array less per catch-up range). The rows travel as one delimited text per column (observedColumns)
+ * and only the columns the database decides come back: a catch-up range writes thousands of rows, and
+ * per-element array encoding and full-row parsing cost more than the insert. The other fields of a stored row are the
  * input's (same natural key: the same transfer).
  *
  * Each stored row's event is written by the same statement: its payload is built here from the stored
@@ -326,38 +326,36 @@ function observedColumns(payments: readonly ObservedPaymentInsert[]): {
 } {
   const screenings: unknown[] = []
   const screeningIndex = new Map<unknown, number>()
-  const screeningOf = (screening: unknown): number => {
+  const screeningOf = (screening: unknown): string => {
     let index = screeningIndex.get(screening)
     if (index === undefined) {
       index = screenings.push(screening) - 1
       screeningIndex.set(screening, index)
     }
-    return index
+    return String(index)
   }
-  const columns: string[][] = Array.from({ length: 15 }, () => new Array<string>(payments.length))
-  payments.forEach((p, row) => {
-    const values = [
-      p.id,
-      p.network,
-      p.txHash,
-      String(p.logIndex),
-      p.blockNumber.toString(),
-      p.blockHash,
-      p.tokenAddress,
-      p.assetId ?? '',
-      p.fromAddress,
-      p.toAddress,
-      p.amount.toString(),
-      p.status,
-      String(screeningOf(p.screening)),
-      p.event?.id ?? '',
-      p.event?.type ?? '',
-    ]
-    values.forEach((value, column) => {
-      ;(columns[column] as string[])[row] = value
-    })
-  })
-  return { screenings, delimited: columns.map((values) => delimitedColumn(values)) }
+  const column = (valueOf: (payment: ObservedPaymentInsert) => string) =>
+    delimitedColumn(payments.map(valueOf))
+  // In the order of the statement's unnest. A column of one empty value splits to an empty array, which
+  // unnest pads with null: only the nullable columns (asset, event id and type) can be empty.
+  const delimited = [
+    column((p) => p.id),
+    column((p) => p.network),
+    column((p) => p.txHash),
+    column((p) => String(p.logIndex)),
+    column((p) => p.blockNumber.toString()),
+    column((p) => p.blockHash),
+    column((p) => p.tokenAddress),
+    column((p) => p.assetId ?? ''),
+    column((p) => p.fromAddress),
+    column((p) => p.toAddress),
+    column((p) => p.amount.toString()),
+    column((p) => p.status),
+    column((p) => screeningOf(p.screening)),
+    column((p) => p.event?.id ?? ''),
+    column((p) => p.event?.type ?? ''),
+  ]
+  return { screenings, delimited }
 }
 
 /** Values joined by commas for `string_to_array(…, ',')`; a value holding a comma is refused. */
