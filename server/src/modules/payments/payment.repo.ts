@@ -334,8 +334,8 @@ function observedColumns(payments: readonly ObservedPaymentInsert[]): {
     }
     return String(index)
   }
-  const column = (valueOf: (payment: ObservedPaymentInsert) => string) =>
-    delimitedColumn(payments.map(valueOf))
+  const column = (valueIn: (payment: ObservedPaymentInsert) => string) =>
+    delimitedColumn(payments.map(valueIn))
   // In the order of the statement's unnest. A column of one empty value splits to an empty array, which
   // unnest pads with null: only the nullable columns (asset, event id and type) can be empty.
   const delimited = [
