@@ -39,6 +39,30 @@ export async function enqueueJob(
   return result.rows[0]?.id ?? null
 }
 
+/**
+ * Enqueues many jobs of one kind, due now, in one statement: for a change that touches many subjects at
+ * once (a catch-up range's payments to invoices), where a statement per job made the transaction as long
+ * as its round trips. A job whose dedupe key a live job holds is skipped, as with enqueueJob. Returns how
+ * many were enqueued.
+ */
+export async function enqueueJobs(
+  db: Queryable,
+  kind: string,
+  jobs: readonly { payload: Record<string, unknown>; dedupeKey?: string }[],
+): Promise<number> {
+  if (jobs.length === 0) return 0
+  const result = await db.query(
+    `insert into jobs (kind, payload, attempts_max, dedupe_key)
+     select $1, job -> 'payload', $2, job ->> 'dedupeKey'
+       from jsonb_array_elements($3::jsonb) as job
+     on conflict (dedupe_key) do nothing`,
+    [kind, limits.jobAttemptsMax, JSON.stringify(jobs)],
+  )
+  const enqueued = result.rowCount ?? 0
+  if (enqueued > 0) await wakeWorkers(db, kind)
+  return enqueued
+}
+
 /** Deletes the queued job holding `dedupeKey` (its work was done another way); false if there was none. */
 export async function deleteQueuedJob(db: Queryable, dedupeKey: string): Promise<boolean> {
   const result = await db.query("delete from jobs where dedupe_key = $1 and status = 'queued'", [dedupeKey])

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createTestDatabase, type TestDatabase } from '../../test/setup/database.ts'
 import { limits } from '../config/limits.ts'
-import { enqueueJob } from '../db/job-queue.ts'
+import { enqueueJob, enqueueJobs } from '../db/job-queue.ts'
 import { createLogger } from '../lib/logger.ts'
 import { batchedJobHandler, type JobHandler, JobRunner, RetryLater, retryDelayMs } from './runner.ts'
 
@@ -125,6 +125,24 @@ describe('job runner', () => {
     expect(await enqueueJob(database.pool, 'scan', {}, { dedupeKey: 'scan:ethereum' })).not.toBeNull()
     expect(await enqueueJob(database.pool, 'scan', {}, { dedupeKey: 'scan:ethereum' })).toBeNull()
     expect(await jobRows('scan')).toHaveLength(1)
+  })
+
+  it('enqueues many jobs in one call, skipping dedupe keys a live job holds, and runs them', async () => {
+    await enqueueJob(database.pool, 'many', { n: 0 }, { dedupeKey: 'many:1' })
+    const enqueued = await enqueueJobs(database.pool, 'many', [
+      { payload: { n: 1 }, dedupeKey: 'many:1' },
+      { payload: { n: 2 }, dedupeKey: 'many:2' },
+      { payload: { n: 3 } },
+    ])
+    expect(enqueued).toBe(2)
+    expect(await enqueueJobs(database.pool, 'many', [])).toBe(0)
+    const seen: unknown[] = []
+    const worker = runner({ many: async (job) => void seen.push(job.payload) })
+    await worker.start()
+    await until(async () => seen.length === 3)
+    await worker.stop()
+    expect(seen).toEqual(expect.arrayContaining([{ n: 0 }, { n: 2 }, { n: 3 }]))
+    expect(await jobRows('many')).toEqual([])
   })
 
   it('claims a batched kind many jobs at a time, finishes the batch together and retries only its failures', async () => {

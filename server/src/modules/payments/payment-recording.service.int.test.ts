@@ -33,14 +33,18 @@ afterAll(async () => {
 })
 
 /** Inserts watched addresses with fresh HD indexes; returns their owner ids' prefix (owners are prefix + 1…n). */
-async function insertAddresses(addresses: readonly string[], ownerPrefix: string): Promise<string> {
+async function insertAddresses(
+  addresses: readonly string[],
+  ownerPrefix: string,
+  ownerKind: 'customer' | 'invoice' = 'customer',
+): Promise<string> {
   const owners = `${ownerPrefix}${randomBytes(3).toString('hex')}_`
   await database.pool.query(
     `insert into deposit_addresses (address, merchant_id, owner_kind, owner_id, hd_account, hd_index)
-     select a, $1, 'customer', $3 || i, 0,
+     select a, $1, $4, $3 || i, 0,
        (select coalesce(max(hd_index), 0) from deposit_addresses where merchant_id = $1) + i
      from unnest($2::text[]) with ordinality as t(a, i)`,
-    [merchantId, addresses, owners],
+    [merchantId, addresses, owners, ownerKind],
   )
   return owners
 }
@@ -116,6 +120,34 @@ describe('recordObservedTransfers', () => {
       recordObservedTransfers(client, network, transfers),
     )
     expect(again).toEqual([])
+  })
+
+  it('asks for one re-evaluation per payment to an invoice, none for a customer, none for a payment seen again', async () => {
+    const toInvoices = [hex(20), hex(20), hex(20)]
+    const invoices = await insertAddresses(toInvoices, 'inv_rec_', 'invoice')
+    const toCustomer = hex(20)
+    await insertAddresses([toCustomer], 'cus_rec_')
+    const transfers = [...toInvoices, toCustomer].map((to, index) => transferTo(to, index))
+    const recorded = await withTransaction(database.pool, (client) =>
+      recordObservedTransfers(client, network, transfers),
+    )
+    const jobsOf = async () =>
+      (
+        await database.pool.query<{ invoice_id: string; dedupe_key: string }>(
+          `select payload->>'invoice_id' as invoice_id, dedupe_key from jobs
+           where kind = 'evaluate-invoice' and payload->>'invoice_id' like $1 order by 1`,
+          [`${invoices}%`],
+        )
+      ).rows
+    const paymentTo = (address: string) => recorded.find((p) => p.toAddress === address)?.id
+    expect(await jobsOf()).toEqual(
+      toInvoices.map((address, index) => ({
+        invoice_id: `${invoices}${index + 1}`,
+        dedupe_key: `evaluate-invoice:${paymentTo(address)}:payment.initiated`,
+      })),
+    )
+    await withTransaction(database.pool, (client) => recordObservedTransfers(client, network, transfers))
+    expect(await jobsOf()).toHaveLength(3)
   })
 })
 

@@ -1,5 +1,5 @@
 import type { NetworkConfig, TokenConfig } from '../../config/config.types.ts'
-import { enqueueJob } from '../../db/job-queue.ts'
+import { enqueueJobs } from '../../db/job-queue.ts'
 import type { Pool, PoolClient, Queryable } from '../../db/pool.ts'
 import { assert } from '../../lib/assert.ts'
 import { newId } from '../../lib/ids.ts'
@@ -61,13 +61,20 @@ export const evaluateInvoiceJobKind = 'evaluate-invoice'
  * An invoice's state depends on its payments: each change enqueues a re-evaluation in the same
  * transaction. The dedupe key names the change, so a running evaluation never swallows a newer one.
  */
-async function notifyOwner(client: PoolClient, payment: Payment, change: string): Promise<void> {
-  if (payment.ownerKind !== 'invoice') return
-  await enqueueJob(
+/** Asks for a re-evaluation of each invoice a payment change touches: one job per payment and change. */
+async function notifyOwners(
+  client: PoolClient,
+  changes: readonly { payment: Payment; change: string }[],
+): Promise<void> {
+  await enqueueJobs(
     client,
     evaluateInvoiceJobKind,
-    { invoice_id: payment.ownerId },
-    { dedupeKey: `${evaluateInvoiceJobKind}:${payment.id}:${change}` },
+    changes
+      .filter(({ payment }) => payment.ownerKind === 'invoice')
+      .map(({ payment, change }) => ({
+        payload: { invoice_id: payment.ownerId },
+        dedupeKey: `${evaluateInvoiceJobKind}:${payment.id}:${change}`,
+      })),
   )
 }
 
@@ -76,7 +83,8 @@ async function notifyOwner(client: PoolClient, payment: Payment, change: string)
  * screens senders, classifies and stores each — the insert confirms the recipient is a deposit address
  * and takes its owner — and writes its event. Runs in the caller's transaction (with the cursor advance),
  * so a crash records all or nothing. A range of thousands of transfers costs two statements (screening;
- * the bulk upsert, which also writes the events). A candidate that is not ours (an 8-byte prefix shared with a
+ * the bulk upsert, which also writes the events), and a third when some pay invoices (their re-evaluation
+ * jobs; one statement per payment made a range's transaction as long as ~2,000 round trips). A candidate that is not ours (an 8-byte prefix shared with a
  * watched address: about one in 10^13 logs) has its sender screened too, and is then not stored.
  */
 export async function recordObservedTransfers(
@@ -126,10 +134,13 @@ export async function recordObservedTransfers(
   )
   await eventsWritten(client)
   const eventOf = new Map(rows.map((row) => [`${row.txHash}:${row.logIndex}`, row.event?.type]))
-  for (const payment of recorded) {
-    const type = eventOf.get(`${payment.txHash}:${payment.logIndex}`)
-    if (type !== undefined) await notifyOwner(client, payment, type)
-  }
+  await notifyOwners(
+    client,
+    recorded.flatMap((payment) => {
+      const change = eventOf.get(`${payment.txHash}:${payment.logIndex}`)
+      return change === undefined ? [] : [{ payment, change }]
+    }),
+  )
   return recorded
 }
 
@@ -148,7 +159,10 @@ async function emitAll(
       payload: paymentEventPayload(payment, network),
     })),
   )
-  for (const { type, payment } of changes) await notifyOwner(client, payment, type)
+  await notifyOwners(
+    client,
+    changes.map(({ type, payment }) => ({ payment, change: type })),
+  )
 }
 
 /** The account a finalized payment credits: its customer's, or else its merchant's. */
