@@ -149,6 +149,15 @@ describe('pipelined catch-up', () => {
     expect(ticks).toBeGreaterThanOrEqual(3)
     expectContiguous(calls, start, await chain.head())
     expect((await recorded(network.name)).map((row) => row.tx_hash)).toEqual(hashes)
+    // The tick that reached the head credited beside its range's write (that range was read ahead): what
+    // earlier ticks recorded is finalized; the last range's deposit, final too but written beside the
+    // crediting, waits for the next tick.
+    expect((await recorded(network.name)).map((row) => row.status)).toEqual([
+      'finalized',
+      'finalized',
+      'finalized',
+      'detected',
+    ])
     // Caught up: open payments move again (credited at finality).
     await chain.mine(3)
     await tickUntilCaughtUp(watcher)

@@ -10,6 +10,7 @@ import {
   ensureCursor,
   fetchBlockHeader,
   finalizedBlockNumber,
+  holdCursorLease,
   LeaseLostError,
   rangeFollowsRecordedChain,
   recordScannedRange,
@@ -55,25 +56,23 @@ export type ChainWatcherOptions = {
 type BlockRef = { number: bigint; hash: string }
 
 /**
- * The logs of one block range, read between two looks at the range's end block (the same hash both
- * times: no reorg replaced the range while it was read), with the parent of its first block as seen then.
+ * One block range, read between two looks at the range's end block (the same hash both times: no reorg
+ * replaced the range while it was read), with the parent of its first block as seen then. Of its logs only
+ * the transfers that reach candidate addresses are kept: the raw logs do not outlive the read.
  */
-type RangeLogs = {
+type ScannedRange = {
   fromBlock: bigint
   coveredToBlock: bigint
-  /** Configured tokens' Transfer logs, as received (most are not ours: see log-index.ts). */
-  configured: LogIndex
-  /** Other tokens' Transfer logs to the small watch list (recorded as unsupported). */
-  other: RawLog[]
+  transfers: TokenTransferLog[]
   end: BlockRef
   parent: BlockRef | undefined
 }
 
-/** A range whose logs are being read before its turn; `logs` never rejects (a failed read is undefined). */
-type ReadAhead = { fromBlock: bigint; toBlock: bigint; logs: Promise<RangeLogs | undefined> }
+/** A range being read before its turn; `scan` never rejects (a failed read is undefined). */
+type ReadAhead = { fromBlock: bigint; toBlock: bigint; scan: Promise<ScannedRange | undefined> }
 
-/** A range ready to record: only the transfers that reach candidate addresses are kept. */
-type ScannedRange = Omit<RangeLogs, 'configured' | 'other'> & { transfers: TokenTransferLog[] }
+/** How a tick that records a range moves open payments: not at all, after the write, or beside it. */
+type Crediting = 'none' | 'after-write' | 'beside-write'
 
 /**
  * One network's deposit watcher. Each tick: take the network's lease (one scanner per network across
@@ -236,12 +235,14 @@ export class ChainWatcher {
       return moved >= paymentLimits.openPaymentsPerTickMax ? 'more' : 'caught-up'
     }
     const toBlock = this.plannedRangeEnd(lease.nextBlock, headNumber)
-    const scan = await this.scanRange(lease.nextBlock, toBlock, headNumber)
-    if (scan === undefined) return 'more' // the range end changed while we read it: a reorg; look again
-    const recorded = await this.recordRange(scan, observation, {
-      creditingHalted,
-      credit: toBlock === headNumber || this.creditingDue(),
-    })
+    const scanned = await this.scanRange(lease.nextBlock, toBlock, headNumber)
+    if (scanned === undefined) return 'more' // the range end changed while we read it: a reorg; look again
+    const { range: scan, readAhead } = scanned
+    const creditDue = toBlock === headNumber || this.creditingDue()
+    // In a pipelined catch-up (a range read ahead) crediting moves the oldest open payments, recorded in
+    // earlier ticks: it runs beside the range's write instead of after it (docs/adr/0011).
+    const crediting: Crediting = !creditDue ? 'none' : readAhead ? 'beside-write' : 'after-write'
+    const recorded = await this.recordRange(scan, observation, { creditingHalted, crediting })
     if (!recorded) {
       this.dropReadAhead()
       return 'more' // the range does not continue the recorded chain: the next reorg check finds the fork
@@ -249,11 +250,27 @@ export class ChainWatcher {
     return scan.coveredToBlock < headNumber ? 'more' : 'caught-up'
   }
 
-  /** Records one scanned range in one transaction; false (nothing written) if it is on another fork. */
+  /**
+   * Records one scanned range in one transaction; false (nothing written) if it is on another fork.
+   * Crediting beside the write runs in a transaction of its own and commits even if the range is on
+   * another fork: it moves what earlier ticks recorded, under this tick's reorg check, as a caught-up
+   * tick's crediting does.
+   */
   private async recordRange(
     scan: ScannedRange,
     observation: ChainObservation,
-    options: { creditingHalted: boolean; credit: boolean },
+    options: { creditingHalted: boolean; crediting: Crediting },
+  ): Promise<boolean> {
+    const write = this.writeRange(scan, observation, options)
+    if (options.crediting !== 'beside-write') return await write
+    const [written] = await bothSettled(write, this.creditBesideWrite(observation, options.creditingHalted))
+    return written
+  }
+
+  private async writeRange(
+    scan: ScannedRange,
+    observation: ChainObservation,
+    options: { creditingHalted: boolean; crediting: Crediting },
   ): Promise<boolean> {
     const { pool, network } = this.options
     const blocks = new Map<bigint, string>([[scan.end.number, scan.end.hash]])
@@ -268,8 +285,24 @@ export class ChainWatcher {
         blocks: [...blocks].map(([number, hash]) => ({ number, hash })),
         finalizedNumber: observation.finalizedNumber,
       })
-      if (options.credit) await this.creditOpenPayments(client, observation, options.creditingHalted)
+      if (options.crediting === 'after-write')
+        await this.creditOpenPayments(client, observation, options.creditingHalted)
       return true
+    })
+  }
+
+  /**
+   * Crediting in its own transaction. It locks the payments it moves as it reads them, skipping any the
+   * write holds (a rescan's write locks the payments it sees again), so it never waits for the write; it
+   * then holds the cursor row under the lease, as a cursor advance does, so a watcher that lost its lease
+   * rolls its crediting back. Taken first, that lock could close a cycle with the write: the write waiting
+   * for it at its cursor advance, this waiting for a payment the write locked.
+   */
+  private async creditBesideWrite(observation: ChainObservation, creditingHalted: boolean): Promise<void> {
+    const { pool, network } = this.options
+    await withTransaction(pool, async (client) => {
+      await this.creditOpenPayments(client, observation, creditingHalted)
+      await holdCursorLease(client, network.name, this.workerId)
     })
   }
 
@@ -316,21 +349,21 @@ export class ChainWatcher {
   }
 
   /**
-   * Reads [fromBlock, toBlock] — or takes the range read ahead, if it starts there — keeps reading ahead
-   * (large watch sets), and keeps the transfers to candidate addresses. Undefined when a range read ahead
-   * is no longer on the chain: the caller looks again. The raw logs do not outlive this call.
+   * Reads [fromBlock, toBlock] — or takes the range read ahead, if it starts there — and keeps reading
+   * ahead (large watch sets). Undefined when a range read ahead is no longer on the chain: the caller
+   * looks again. `readAhead`: the range was read before this tick (a pipelined catch-up).
    */
   private async scanRange(
     fromBlock: bigint,
     toBlock: bigint,
     headNumber: bigint,
-  ): Promise<ScannedRange | undefined> {
+  ): Promise<{ range: ScannedRange; readAhead: boolean } | undefined> {
     const ahead = this.takeReadAhead(fromBlock)
     const reading = ahead === undefined ? this.readRange(fromBlock, toBlock) : undefined
     // The range after one read ahead is read at once (its answer is usually in already); after a range read
     // now, only once its answer shows where it ends (a node may have cut it short: noteRangeAnswered).
     if (this.largeWatchSet && ahead !== undefined) this.readAheadFrom(ahead.toBlock + 1n, headNumber)
-    const aheadRange = await ahead?.logs
+    const aheadRange = await ahead?.scan
     // A range whose read ahead failed is read again now.
     const range = aheadRange ?? (await (reading ?? this.readRange(fromBlock, toBlock)))
     if (range === undefined) return undefined
@@ -339,35 +372,27 @@ export class ChainWatcher {
     // From where this range's answer ends: a node answering "too many results" shortened it, and a read
     // ahead from the planned end would not be the next tick's range.
     if (this.largeWatchSet) this.readAheadFrom(range.coveredToBlock + 1n, headNumber)
-    // After the range's logs were read: the address set (docs/adr/0011) and, for a range read ahead, proof
-    // that it is still on the chain, side by side.
-    const [current] = await Promise.all([
-      range === aheadRange ? this.stillOnChain(range, headNumber) : true,
-      this.refreshAddresses(),
-    ])
-    if (!current) {
+    const readAhead = range === aheadRange
+    if (readAhead && !(await this.stillOnChain(range, headNumber))) {
       this.dropReadAhead()
       return undefined
     }
-    const transfers = this.candidateTransfers(range)
-    transfers.push(...(await this.nativeTransfers(fromBlock, range.coveredToBlock)))
-    const { configured: _configured, other: _other, ...scanned } = range
-    return { ...scanned, transfers }
+    range.transfers.push(...(await this.nativeTransfers(fromBlock, range.coveredToBlock)))
+    return { range, readAhead }
   }
 
-  /** The transfers of a range that reach the address set (candidates: see address-set.ts). */
-  private candidateTransfers(range: RangeLogs): TokenTransferLog[] {
+  /** The transfers among a range's logs that reach the address set (candidates: see address-set.ts). */
+  private candidateTransfers(
+    configured: LogIndex,
+    other: readonly RawLog[],
+    coveredToBlock: bigint,
+  ): TokenTransferLog[] {
     const transfers: TokenTransferLog[] = []
     const keep = (log: RawLog) => {
       const transfer = decodeTransferLog(log)
-      if (
-        transfer !== undefined &&
-        transfer.blockNumber <= range.coveredToBlock &&
-        this.addresses.has(transfer.to)
-      )
+      if (transfer !== undefined && transfer.blockNumber <= coveredToBlock && this.addresses.has(transfer.to))
         transfers.push(transfer)
     }
-    const { configured } = range
     for (let index = 0; index < configured.length; index += 1) {
       // Most logs pay someone else: their recipient prefix is tested before anything is parsed.
       const kind = configured.kind(index)
@@ -375,7 +400,7 @@ export class ChainWatcher {
       if (kind === 'plain' && !this.addresses.hasPrefix(...configured.recipientPrefix(index))) continue
       keep(configured.parse<RawLog>(index))
     }
-    for (const log of range.other) keep(log)
+    for (const log of other) keep(log)
     return transfers
   }
 
@@ -384,7 +409,7 @@ export class ChainWatcher {
    * hash it had when the logs were read (then so do all blocks below it), so what is recorded (and perhaps
    * credited) in this tick is as current as a range read now.
    */
-  private async stillOnChain(range: RangeLogs, headNumber: bigint): Promise<boolean> {
+  private async stillOnChain(range: ScannedRange, headNumber: bigint): Promise<boolean> {
     if (range.coveredToBlock > headNumber) return false
     const end = await fetchBlockHeader(this.rpc, range.coveredToBlock)
     return end?.hash === range.end.hash
@@ -411,8 +436,8 @@ export class ChainWatcher {
     let next = (this.readAhead.at(-1)?.toBlock ?? fromBlock - 1n) + 1n
     while (this.readAhead.length < chainLimits.readAheadRangesMax && next <= headNumber) {
       const toBlock = this.plannedRangeEnd(next, headNumber)
-      const logs = this.readRange(next, toBlock).catch(() => undefined)
-      this.readAhead.push({ fromBlock: next, toBlock, logs })
+      const scan = this.readRange(next, toBlock).catch(() => undefined)
+      this.readAhead.push({ fromBlock: next, toBlock, scan })
       next = toBlock + 1n
     }
   }
@@ -450,7 +475,12 @@ export class ChainWatcher {
     this.readAhead = []
   }
 
-  private async readRange(fromBlock: bigint, toBlock: bigint): Promise<RangeLogs | undefined> {
+  /**
+   * Reads a range and keeps its candidate transfers. The address set is brought up to date after the logs
+   * were read and before they are matched (docs/adr/0011): every address committed before the read is in
+   * it. Read ahead, all of this runs beside the previous range's write, so a tick starts its write at once.
+   */
+  private async readRange(fromBlock: bigint, toBlock: bigint): Promise<ScannedRange | undefined> {
     const endBefore = await fetchBlockHeader(this.rpc, toBlock)
     const configured = await getLogIndexShrinking(
       this.rpc,
@@ -458,15 +488,13 @@ export class ChainWatcher {
       { address: this.tokenAddresses, topics: [transferTopic] },
     )
     this.noteRangeAnswered(toBlock - fromBlock + 1n, configured.coveredToBlock - fromBlock + 1n)
+    await this.refreshAddresses()
     let coveredToBlock = configured.coveredToBlock
     let other: RawLog[] = []
-    if (!this.largeWatchSet) {
-      await this.refreshAddresses() // after the logs were read, before the recipient filter is built
-      if (this.smallWatchList.length > 0 && !this.largeWatchSet) {
-        const unsupported = await this.unsupportedTokenLogs(fromBlock, coveredToBlock)
-        coveredToBlock = unsupported.coveredToBlock
-        other = unsupported.logs
-      }
+    if (this.smallWatchList.length > 0 && !this.largeWatchSet) {
+      const unsupported = await this.unsupportedTokenLogs(fromBlock, coveredToBlock)
+      coveredToBlock = unsupported.coveredToBlock
+      other = unsupported.logs
     }
     // The parent (and a shortened range's end) are read after the logs and before the last look at
     // `toBlock`: if `toBlock` kept its hash throughout, they are its ancestors, on the chain the logs came
@@ -475,7 +503,8 @@ export class ChainWatcher {
     const end = coveredToBlock === toBlock ? endBefore : await fetchBlockHeader(this.rpc, coveredToBlock)
     const [parent, endAfter] = await Promise.all([parentRead, fetchBlockHeader(this.rpc, toBlock)])
     if (end === undefined || endBefore === undefined || endAfter?.hash !== endBefore.hash) return undefined
-    return { fromBlock, coveredToBlock, configured: configured.index, other, end, parent }
+    const transfers = this.candidateTransfers(configured.index, other, coveredToBlock)
+    return { fromBlock, coveredToBlock, transfers, end, parent }
   }
 
   /** Transfer logs of tokens we do not support, to the (few) watched addresses: recorded as unsupported. */
@@ -571,4 +600,12 @@ export class ChainWatcher {
       }
     })
   }
+}
+
+/** Both settle before either's failure is thrown: a failed tick leaves no transaction of its own running. */
+async function bothSettled<A, B>(first: Promise<A>, second: Promise<B>): Promise<[A, B]> {
+  const [a, b] = await Promise.allSettled([first, second])
+  if (a.status === 'rejected') throw a.reason
+  if (b.status === 'rejected') throw b.reason
+  return [a.value, b.value]
 }

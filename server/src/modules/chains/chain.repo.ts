@@ -46,6 +46,19 @@ export async function releaseCursorLease(db: Queryable, network: string, workerI
   )
 }
 
+/**
+ * Locks the cursor row for the rest of the transaction if `workerId` holds its lease (false if not), as a
+ * cursor advance does: another watcher's lease and this worker's own advance wait for the commit.
+ */
+export async function lockLeasedCursor(db: Queryable, network: string, workerId: string): Promise<boolean> {
+  const result = await db.query(
+    `select from chain_cursors where network = $1 and leased_by = $2 and lease_until > now()
+     for no key update`,
+    [network, workerId],
+  )
+  return result.rowCount === 1
+}
+
 /** Moves the cursor only while we still hold the lease (fencing): returns false if it was lost. */
 export async function updateCursor(
   db: Queryable,

@@ -7,6 +7,7 @@ import {
   deleteBlockHashes,
   insertCursorIfAbsent,
   leaseCursor,
+  lockLeasedCursor,
   releaseCursorLease,
   selectBlockHash,
   selectCursorChainId,
@@ -84,6 +85,12 @@ export async function takeCursorLease(db: Queryable, networkName: string, worker
   const row = await leaseCursor(db, networkName, workerId, chainLimits.watcherLeaseMs)
   if (row === undefined) return undefined
   return { nextBlock: BigInt(row.next_block), haltedReason: row.halted_reason }
+}
+
+/** Holds the cursor row under the lease until the transaction ends, for work that does not move it. */
+export async function holdCursorLease(db: Queryable, network: string, workerId: string): Promise<void> {
+  if (!(await lockLeasedCursor(db, network, workerId)))
+    throw new LeaseLostError(`lost the ${network} watcher lease`)
 }
 
 /** Advances the cursor and records the hashes of the newly scanned blocks, under the lease. */

@@ -9,6 +9,7 @@ import { createMerchant } from '../merchants/merchant.service.ts'
 import {
   loadAddressPrefixesAfter,
   paymentEventPayload,
+  progressPayments,
   recordObservedTransfers,
 } from './payment-recording.service.ts'
 
@@ -148,6 +149,45 @@ describe('recordObservedTransfers', () => {
     )
     await withTransaction(database.pool, (client) => recordObservedTransfers(client, network, transfers))
     expect(await jobsOf()).toHaveLength(3)
+  })
+})
+
+describe('progressPayments', () => {
+  it('moves the open payments no other transaction holds, without waiting for the ones it holds', async () => {
+    const addresses = [hex(20), hex(20)]
+    await insertAddresses(addresses, 'cus_held_')
+    const local = offlineNetwork({ name: 'chain-held', tokenAddress })
+    const transfers = addresses.map((to, index) => transferTo(to, index))
+    const recorded = await withTransaction(database.pool, (client) =>
+      recordObservedTransfers(client, local, transfers),
+    )
+    const held = recorded.find((payment) => payment.toAddress === addresses[0])
+    const free = recorded.find((payment) => payment.toAddress === addresses[1])
+    // A range's write that sees `held` again (a rescan) locks its row until it commits, though it changes
+    // nothing (ON CONFLICT DO UPDATE locks the row its WHERE then rejects): crediting beside that write (the
+    // watcher's recordRange) must neither wait for it nor move it.
+    const rescan = await database.pool.connect()
+    try {
+      await rescan.query('begin')
+      expect(await recordObservedTransfers(rescan, local, [transfers[0] as TokenTransferLog])).toEqual([])
+      const final = { headNumber: 600n, finalizedNumber: 600n }
+      const moved = await withTransaction(database.pool, async (client) => {
+        await client.query("set local lock_timeout = '2s'") // waiting would fail the test, not hang it
+        return await progressPayments(client, local, final, { creditingHalted: false })
+      })
+      expect(moved).toBe(1)
+      await rescan.query('commit')
+      const statuses = await database.pool.query<{ id: string; status: string }>(
+        'select id, status from payments where id = any($1) order by id',
+        [[held?.id, free?.id]],
+      )
+      expect(Object.fromEntries(statuses.rows.map((row) => [row.id, row.status]))).toEqual({
+        [held?.id as string]: 'detected',
+        [free?.id as string]: 'finalized',
+      })
+    } finally {
+      rescan.release()
+    }
   })
 })
 

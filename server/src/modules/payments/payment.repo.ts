@@ -142,10 +142,15 @@ export type PaymentInsert = Omit<
   screening: unknown
 }
 
+/**
+ * The oldest open payments of a network, locked for the caller's transaction. Rows another transaction
+ * holds are skipped, not waited for (a range's write beside the crediting: the watcher's recordRange).
+ */
 export async function selectOpenPayments(db: Queryable, network: string, limit: number): Promise<Payment[]> {
   const result = await db.query<PaymentRow>(
     `select * from payments where network = $1 and not final and status in ('detected', 'confirmed', 'held')
-     order by block_number, log_index limit $2`,
+     order by block_number, log_index limit $2
+     for update skip locked`,
     [network, limit],
   )
   return result.rows.map(toPayment)
