@@ -78,11 +78,12 @@ type Crediting = 'none' | 'after-write' | 'beside-write'
  * One network's deposit watcher. Each tick: take the network's lease (one scanner per network across
  * processes), check stored block hashes for a reorg, scan the next bounded block range for Transfer logs
  * of the configured tokens (and, for small watch sets, of any token), record what reaches our addresses,
- * advance the cursor, and move open payments toward finality — every write of a tick in one transaction.
- * While catching up, the next range's logs are read while this range is written (one range ahead, a
- * read only), and open payments move when the cursor reaches the head (or every
- * catchUpCreditingIntervalMs), so catch-up costs about one eth_getLogs per range (docs/adr/0011).
- * New-head pushes over WebSocket only wake the loop; they never write.
+ * advance the cursor, and move open payments toward finality — in one transaction. While catching up,
+ * the next range is read and matched against the address set while this range is written (one range
+ * ahead; it writes nothing), and open payments move when the cursor reaches the head (or every
+ * catchUpCreditingIntervalMs), in a transaction of their own beside that tick's write; so catch-up
+ * costs about one eth_getLogs per range (docs/adr/0011). New-head pushes over WebSocket only wake the
+ * loop; they never write.
  */
 export class ChainWatcher {
   readonly rpc: EvmRpc
@@ -126,6 +127,8 @@ export class ChainWatcher {
     this.unwatchHeads?.()
     this.wakeUp?.()
     await this.loop
+    // A read ahead still under way refreshes the address set when its logs arrive: it ends before the pool may.
+    await Promise.all(this.readAhead.map((ahead) => ahead.scan))
     this.dropReadAhead()
     await this.addressLoad.catch(() => {})
     await releaseLease(this.options.pool, this.options.network.name, this.workerId).catch(() => {})
@@ -240,8 +243,10 @@ export class ChainWatcher {
     const { range: scan, readAhead } = scanned
     const creditDue = toBlock === headNumber || this.creditingDue()
     // In a pipelined catch-up (a range read ahead) crediting moves the oldest open payments, recorded in
-    // earlier ticks: it runs beside the range's write instead of after it (docs/adr/0011).
-    const crediting: Crediting = !creditDue ? 'none' : readAhead ? 'beside-write' : 'after-write'
+    // earlier ticks: it runs beside the range's write instead of after it (docs/adr/0011), unless the pool
+    // has no connection to spare for a second transaction now.
+    const beside = readAhead && pool.waitingCount === 0
+    const crediting: Crediting = !creditDue ? 'none' : beside ? 'beside-write' : 'after-write'
     const recorded = await this.recordRange(scan, observation, { creditingHalted, crediting })
     if (!recorded) {
       this.dropReadAhead()
@@ -252,9 +257,8 @@ export class ChainWatcher {
 
   /**
    * Records one scanned range in one transaction; false (nothing written) if it is on another fork.
-   * Crediting beside the write runs in a transaction of its own and commits even if the range is on
-   * another fork: it moves what earlier ticks recorded, under this tick's reorg check, as a caught-up
-   * tick's crediting does.
+   * Crediting beside the write runs in a transaction of its own, and moves nothing either when the range
+   * is on another fork.
    */
   private async recordRange(
     scan: ScannedRange,
@@ -263,7 +267,8 @@ export class ChainWatcher {
   ): Promise<boolean> {
     const write = this.writeRange(scan, observation, options)
     if (options.crediting !== 'beside-write') return await write
-    const [written] = await bothSettled(write, this.creditBesideWrite(observation, options.creditingHalted))
+    const credit = this.creditBesideWrite(scan.parent, observation, options.creditingHalted)
+    const [written] = await bothSettled(write, credit)
     return written
   }
 
@@ -298,9 +303,16 @@ export class ChainWatcher {
    * rolls its crediting back. Taken first, that lock could close a cycle with the write: the write waiting
    * for it at its cursor advance, this waiting for a payment the write locked.
    */
-  private async creditBesideWrite(observation: ChainObservation, creditingHalted: boolean): Promise<void> {
+  private async creditBesideWrite(
+    parent: BlockRef | undefined,
+    observation: ChainObservation,
+    creditingHalted: boolean,
+  ): Promise<void> {
     const { pool, network } = this.options
     await withTransaction(pool, async (client) => {
+      // The write stores hashes from the range's first block on, never its parent's: this reads what the
+      // write does, and a range on another fork credits nothing (the next tick's reorg check finds it).
+      if (!(await rangeFollowsRecordedChain(client, network.name, parent))) return
       await this.creditOpenPayments(client, observation, creditingHalted)
       await holdCursorLease(client, network.name, this.workerId)
     })
@@ -602,9 +614,12 @@ export class ChainWatcher {
   }
 }
 
-/** Both settle before either's failure is thrown: a failed tick leaves no transaction of its own running. */
+/** Both settle before a failure is thrown (a failed tick leaves no transaction of its own running); both
+ * failures are thrown together, so neither goes unlogged. */
 async function bothSettled<A, B>(first: Promise<A>, second: Promise<B>): Promise<[A, B]> {
   const [a, b] = await Promise.allSettled([first, second])
+  if (a.status === 'rejected' && b.status === 'rejected')
+    throw new AggregateError([a.reason, b.reason], 'both transactions of the tick failed')
   if (a.status === 'rejected') throw a.reason
   if (b.status === 'rejected') throw b.reason
   return [a.value, b.value]

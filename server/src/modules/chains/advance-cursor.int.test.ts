@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createTestDatabase, type TestDatabase } from '../../../test/setup/database.ts'
 import { chainLimits } from './chain.limits.ts'
 import { insertCursorIfAbsent, leaseCursor } from './chain.repo.ts'
-import { LeaseLostError, recordScannedRange } from './chain.service.ts'
+import { holdCursorLease, LeaseLostError, recordScannedRange } from './chain.service.ts'
 
 // recordScannedRange's one statement ends as the four it replaced did.
 let database: TestDatabase
@@ -94,5 +94,40 @@ describe('recordScannedRange in one statement', () => {
       }),
     ).rejects.toBeInstanceOf(LeaseLostError)
     expect(await state(network)).toEqual({ next: '0', finalized: '0', blocks: [] })
+  })
+})
+
+describe('holdCursorLease', () => {
+  it('fails without the lease, and with it keeps another watcher from taking the lease until commit', async () => {
+    const network = 'cursor-held'
+    await insertCursorIfAbsent(database.pool, network, 1, 0n)
+    await leaseCursor(database.pool, network, 'w1', 1)
+    await new Promise((resolve) => setTimeout(resolve, 20)) // w1's lease has run out
+    expect(await leaseCursor(database.pool, network, 'w2', 60_000)).toBeDefined()
+    await expect(holdCursorLease(database.pool, network, 'w1')).rejects.toBeInstanceOf(LeaseLostError)
+    // w2 holds it now: its crediting transaction locks the row, and w1's attempt to take over (its lease
+    // expired meanwhile, say) waits for that commit instead of running beside it.
+    await database.pool.query(
+      "update chain_cursors set lease_until = now() + interval '50 milliseconds' where network = $1",
+      [network],
+    )
+    const holder = await database.pool.connect()
+    try {
+      await holder.query('begin')
+      await holdCursorLease(holder, network, 'w2')
+      await new Promise((resolve) => setTimeout(resolve, 100))
+      const other = await database.pool.connect()
+      try {
+        await other.query("set lock_timeout = '200ms'")
+        await expect(leaseCursor(other, network, 'w1', 60_000)).rejects.toThrow(/lock timeout/)
+        await other.query('reset lock_timeout')
+      } finally {
+        other.release()
+      }
+      await holder.query('commit')
+    } finally {
+      holder.release()
+    }
+    expect(await leaseCursor(database.pool, network, 'w1', 60_000)).toBeDefined()
   })
 })

@@ -150,7 +150,7 @@ export async function selectOpenPayments(db: Queryable, network: string, limit: 
   const result = await db.query<PaymentRow>(
     `select * from payments where network = $1 and not final and status in ('detected', 'confirmed', 'held')
      order by block_number, log_index limit $2
-     for update skip locked`,
+     for no key update skip locked`,
     [network, limit],
   )
   return result.rows.map(toPayment)
