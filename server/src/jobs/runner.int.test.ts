@@ -133,6 +133,7 @@ describe('job runner', () => {
       { payload: { n: 1 }, dedupeKey: 'many:1' },
       { payload: { n: 2 }, dedupeKey: 'many:2' },
       { payload: { n: 3 } },
+      { payload: { n: 4 }, dedupeKey: 'many:2' }, // a key twice in one call: the first one stands
     ])
     expect(enqueued).toBe(2)
     expect(await enqueueJobs(database.pool, 'many', [])).toBe(0)
