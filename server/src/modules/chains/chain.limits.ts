@@ -2,9 +2,10 @@
 export const chainLimits = {
   /**
    * Ranges read ahead while catching up. The next read starts as soon as a tick takes its range, so it
-   * overlaps that range's own read tail and its write. Each holds its answer in memory until recorded
-   * (~12 MB for 20,000 logs): measured (bench/deposits, docs/adr/0011), 2 gained ~3 % in catch-up time
-   * for ~25 MiB more peak RSS, against a 300 MB budget; writes, not reads, bound catch-up.
+   * overlaps that range's own read tail and its write. A range read ahead keeps only its candidate
+   * transfers, but its read holds the raw answer (~12 MB for 20,000 logs) while it runs. 2 was measured
+   * twice (bench/deposits, docs/adr/0011, amendment 2026-11-23): within this host's drift either way, for
+   * 15–25 MB more peak RSS. Writes, not reads, bound a catch-up.
    */
   readAheadRangesMax: 1,
   /** Blocks per eth_getLogs call: Alchemy caps at 2,000, thirdweb uses 500; halved on "too many results". */

@@ -32,6 +32,10 @@ export async function setNetworkHalt(db: Queryable, network: string, reason: str
 /** Thrown when a worker finds it no longer holds the network's lease: it must stop writing. */
 export class LeaseLostError extends Error {
   override readonly name = 'LeaseLostError'
+
+  constructor(network: string) {
+    super(`lost the ${network} watcher lease`)
+  }
 }
 
 type BlockHeader = { number: string; hash: string }
@@ -89,8 +93,7 @@ export async function takeCursorLease(db: Queryable, networkName: string, worker
 
 /** Holds the cursor row under the lease until the transaction ends, for work that does not move it. */
 export async function holdCursorLease(db: Queryable, network: string, workerId: string): Promise<void> {
-  if (!(await lockLeasedCursor(db, network, workerId)))
-    throw new LeaseLostError(`lost the ${network} watcher lease`)
+  if (!(await lockLeasedCursor(db, network, workerId))) throw new LeaseLostError(network)
 }
 
 /** Advances the cursor and records the hashes of the newly scanned blocks, under the lease. */
@@ -113,7 +116,7 @@ export async function recordScannedRange(
     keepFrom: input.finalizedNumber - BigInt(chainLimits.finalBlocksKept),
     finalizedBlock: input.finalizedNumber,
   })
-  if (!leased) throw new LeaseLostError(`lost the ${input.network} watcher lease`)
+  if (!leased) throw new LeaseLostError(input.network)
 }
 
 /**
@@ -167,8 +170,7 @@ export async function rewindTo(
   workerId: string,
   forkBlock: bigint,
 ): Promise<void> {
-  if (!(await updateCursor(db, network, workerId, forkBlock)))
-    throw new LeaseLostError(`lost the ${network} watcher lease`)
+  if (!(await updateCursor(db, network, workerId, forkBlock))) throw new LeaseLostError(network)
   await deleteBlockHashes(db, network, { from: forkBlock })
 }
 
