@@ -189,7 +189,12 @@ describe('access log', () => {
     expect(counted).toContain('sluice_http_requests_total{method="GET",route="unmatched",status="400"} 1')
   })
 
-  it('logs the client address from X-Forwarded-For only behind a trusted proxy', async () => {
+  // The router's refusals were logged with the socket's address (a review finding): Fastify builds them
+  // without its trustProxy handling.
+  it.each([
+    ['a routed request', '/nowhere'],
+    ['a request the router refuses', '/v1/invoices/%zz'],
+  ])('logs the client address of %s from X-Forwarded-For only behind a trusted proxy', async (_kind, url) => {
     const addresses: unknown[] = []
     for (const trustedProxies of [['127.0.0.1'], []]) {
       const lines: Record<string, unknown>[] = []
@@ -200,10 +205,35 @@ describe('access log', () => {
         networks: [],
         trustedProxies,
       })
-      await app.inject({ url: '/nowhere', headers: { 'x-forwarded-for': '203.0.113.9' } })
+      await app.inject({ url, headers: { 'x-forwarded-for': '203.0.113.9' } })
       await app.close()
       addresses.push(lines.find((line) => line.msg === 'request completed')?.remoteAddress)
     }
     expect(addresses).toEqual(['203.0.113.9', '127.0.0.1'])
+  })
+
+  // Fastify never starts a refused request's reply timer: its time was logged and counted as 0.
+  it('times a request the router refuses, in its line and in the duration histogram', async () => {
+    const lines: Record<string, unknown>[] = []
+    const metrics = createMetrics()
+    const app = await buildApp({
+      pool,
+      logger: createLogger('info', { write: (line: string) => void lines.push(JSON.parse(line)) }),
+      metrics,
+      networks: [],
+    })
+    try {
+      await app.inject({ url: '/v1/invoices/%zz' })
+    } finally {
+      await app.close()
+    }
+    const [line] = lines.filter((entry) => entry.msg === 'request completed')
+    expect(line?.statusCode).toBe(400)
+    expect(line?.responseTimeMs).toBeGreaterThan(0)
+    const histogram = await metrics.httpDuration.get()
+    const sum = histogram.values.find(
+      (value) => value.metricName?.endsWith('_sum') && value.labels.route === 'unmatched',
+    )
+    expect(sum?.value).toBeGreaterThan(0)
   })
 })

@@ -1,3 +1,5 @@
+import { performance } from 'node:perf_hooks'
+import proxyAddr from '@fastify/proxy-addr'
 import Fastify, {
   type FastifyBaseLogger,
   type FastifyInstance,
@@ -115,6 +117,26 @@ class AccessLogController extends LogController {
       )
       return
     }
+    this.writeCompleted(request, reply, { remoteAddress: request.ip, responseTimeMs: reply.elapsedTime })
+  }
+
+  /**
+   * The line of a request the router refused. Fastify builds such a request without its trustProxy
+   * handling and never starts its reply's timer, so the caller gives both.
+   */
+  routerRefused(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    seen: { remoteAddress: string; responseTimeMs: number },
+  ): void {
+    this.writeCompleted(request, reply, seen)
+  }
+
+  private writeCompleted(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    seen: { remoteAddress: string; responseTimeMs: number },
+  ): void {
     // request.log is a child of the pino logger the app was built with (loggerInstance).
     if (!(request.log as Logger).isLevelEnabled('info')) return
     this.completedLog.info(
@@ -122,13 +144,23 @@ class AccessLogController extends LogController {
         reqId: request.id,
         method: request.method,
         url: loggedUrl(request),
-        remoteAddress: request.ip,
+        remoteAddress: seen.remoteAddress,
         statusCode: reply.statusCode,
-        responseTimeMs: reply.elapsedTime,
+        responseTimeMs: seen.responseTimeMs,
       },
       'request completed',
     )
   }
+}
+
+/**
+ * The client's address as Fastify's trustProxy option gives it (the same package and rule), for requests
+ * Fastify builds without that option: the router's refusals.
+ */
+function clientAddressOf(trustedProxies: readonly string[] | undefined): (request: FastifyRequest) => string {
+  if (trustedProxies === undefined || trustedProxies.length === 0) return (request) => request.ip
+  const trusted = proxyAddr.compile([...trustedProxies])
+  return (request) => proxyAddr(request.raw, trusted)
 }
 
 /** The HTTP adapter: routes call module services; no business logic lives here. */
@@ -137,11 +169,12 @@ export async function buildApp(
   registerExtraRoutes?: (app: FastifyInstance, api: RouteDependencies) => void,
 ): Promise<FastifyInstance> {
   const accessLog = new AccessLogController(dependencies.logger.child({}, { redact: [] }))
-  const countRequest = (request: FastifyRequest, reply: FastifyReply) => {
+  const countRequest = (request: FastifyRequest, reply: FastifyReply, responseTimeMs = reply.elapsedTime) => {
     const route = request.routeOptions.url ?? 'unmatched'
     dependencies.metrics.httpRequests.inc({ method: request.method, route, status: String(reply.statusCode) })
-    dependencies.metrics.httpDuration.observe({ method: request.method, route }, reply.elapsedTime / 1000)
+    dependencies.metrics.httpDuration.observe({ method: request.method, route }, responseTimeMs / 1000)
   }
+  const routerRefusalAddress = clientAddressOf(dependencies.trustedProxies)
   const app = Fastify({
     loggerInstance: dependencies.logger as FastifyBaseLogger,
     bodyLimit: limits.requestBodyBytesMax,
@@ -159,11 +192,17 @@ export async function buildApp(
     // The router's own refusals (a malformed percent-encoding, a path parameter over maxParamLength)
     // bypass setErrorHandler; routed through it, they get the typed body every other error has. Fastify
     // never completes such a request, so its access line and its count are written here (an unmatched
-    // URL: long segments cut, as for a 404).
+    // URL: long segments cut, as for a 404). The router refuses synchronously, as the request arrives, so
+    // the time from here to the answer is the request's whole time in the server.
     frameworkErrors: (error, request, reply) => {
+      const startedMs = performance.now()
       handleError(error, request, reply)
-      accessLog.requestCompleted(null, request, reply)
-      countRequest(request, reply)
+      const responseTimeMs = performance.now() - startedMs
+      accessLog.routerRefused(request, reply, {
+        remoteAddress: routerRefusalAddress(request),
+        responseTimeMs,
+      })
+      countRequest(request, reply, responseTimeMs)
     },
   })
   app.setErrorHandler(handleError)
