@@ -190,13 +190,19 @@ describe('access log', () => {
   })
 
   // The router's refusals were logged with the socket's address (a review finding): Fastify builds them
-  // without its trustProxy handling.
+  // without its trustProxy handling. A refused request must name the client a routed one names.
   it.each([
-    ['a routed request', '/nowhere'],
-    ['a request the router refuses', '/v1/invoices/%zz'],
-  ])('logs the client address of %s from X-Forwarded-For only behind a trusted proxy', async (_kind, url) => {
-    const addresses: unknown[] = []
-    for (const trustedProxies of [['127.0.0.1'], []]) {
+    { trustedProxies: ['127.0.0.1'], forwardedFor: '198.51.100.7, 203.0.113.9', client: '203.0.113.9' },
+    {
+      trustedProxies: ['127.0.0.1', '203.0.113.9'],
+      forwardedFor: '198.51.100.7, 203.0.113.9',
+      client: '198.51.100.7',
+    },
+    { trustedProxies: ['10.0.0.0/8'], forwardedFor: '203.0.113.9', client: '127.0.0.1' },
+    { trustedProxies: [], forwardedFor: '203.0.113.9', client: '127.0.0.1' },
+  ])(
+    'logs the client address behind proxies $trustedProxies for X-Forwarded-For "$forwardedFor", routed or refused by the router',
+    async ({ trustedProxies, forwardedFor, client }) => {
       const lines: Record<string, unknown>[] = []
       const app = await buildApp({
         pool,
@@ -205,12 +211,19 @@ describe('access log', () => {
         networks: [],
         trustedProxies,
       })
-      await app.inject({ url, headers: { 'x-forwarded-for': '203.0.113.9' } })
-      await app.close()
-      addresses.push(lines.find((line) => line.msg === 'request completed')?.remoteAddress)
-    }
-    expect(addresses).toEqual(['203.0.113.9', '127.0.0.1'])
-  })
+      try {
+        for (const url of ['/nowhere', '/v1/invoices/%zz'])
+          await app.inject({ url, headers: { 'x-forwarded-for': forwardedFor } })
+      } finally {
+        await app.close()
+      }
+      const completed = lines.filter((line) => line.msg === 'request completed')
+      expect(completed.map((line) => [line.statusCode, line.remoteAddress])).toEqual([
+        [404, client],
+        [400, client],
+      ])
+    },
+  )
 
   // Fastify never starts a refused request's reply timer: its time was logged and counted as 0.
   it('times a request the router refuses, in its line and in the duration histogram', async () => {
@@ -224,16 +237,21 @@ describe('access log', () => {
     })
     try {
       await app.inject({ url: '/v1/invoices/%zz' })
+      await app.inject({ url: `/v1/invoices/${'a'.repeat(600)}` })
     } finally {
       await app.close()
     }
-    const [line] = lines.filter((entry) => entry.msg === 'request completed')
-    expect(line?.statusCode).toBe(400)
-    expect(line?.responseTimeMs).toBeGreaterThan(0)
+    const completed = lines.filter((entry) => entry.msg === 'request completed')
+    expect(completed.map((line) => line.statusCode)).toEqual([400, 414])
+    const times = completed.map((line) => line.responseTimeMs as number)
+    for (const time of times) expect(time).toBeGreaterThan(0)
     const histogram = await metrics.httpDuration.get()
-    const sum = histogram.values.find(
-      (value) => value.metricName?.endsWith('_sum') && value.labels.route === 'unmatched',
-    )
-    expect(sum?.value).toBeGreaterThan(0)
+    const unmatched = (suffix: string) =>
+      histogram.values.find(
+        (value) => value.metricName?.endsWith(suffix) && value.labels.route === 'unmatched',
+      )
+    expect(unmatched('_count')?.value).toBe(2)
+    // The histogram counts the times the lines show (seconds there, milliseconds here).
+    expect((unmatched('_sum')?.value ?? 0) * 1000).toBeCloseTo((times[0] ?? 0) + (times[1] ?? 0), 6)
   })
 })

@@ -124,18 +124,14 @@ class AccessLogController extends LogController {
    * The line of a request the router refused. Fastify builds such a request without its trustProxy
    * handling and never starts its reply's timer, so the caller gives both.
    */
-  routerRefused(
-    request: FastifyRequest,
-    reply: FastifyReply,
-    seen: { remoteAddress: string; responseTimeMs: number },
-  ): void {
-    this.writeCompleted(request, reply, seen)
+  routerRefused(request: FastifyRequest, reply: FastifyReply, observed: CompletedRequestFacts): void {
+    this.writeCompleted(request, reply, observed)
   }
 
   private writeCompleted(
     request: FastifyRequest,
     reply: FastifyReply,
-    seen: { remoteAddress: string; responseTimeMs: number },
+    observed: CompletedRequestFacts,
   ): void {
     // request.log is a child of the pino logger the app was built with (loggerInstance).
     if (!(request.log as Logger).isLevelEnabled('info')) return
@@ -144,23 +140,33 @@ class AccessLogController extends LogController {
         reqId: request.id,
         method: request.method,
         url: loggedUrl(request),
-        remoteAddress: seen.remoteAddress,
+        remoteAddress: observed.remoteAddress,
         statusCode: reply.statusCode,
-        responseTimeMs: seen.responseTimeMs,
+        responseTimeMs: observed.responseTimeMs,
       },
       'request completed',
     )
   }
 }
 
+type CompletedRequestFacts = { remoteAddress: string; responseTimeMs: number }
+
 /**
- * The client's address as Fastify's trustProxy option gives it (the same package and rule), for requests
- * Fastify builds without that option: the router's refusals.
+ * Which socket peers and X-Forwarded-For hops are trusted proxies: Fastify's trustProxy option and the
+ * router's refusals (which Fastify builds without that option) use this one function, so both see the
+ * same client address.
  */
-function clientAddressOf(trustedProxies: readonly string[] | undefined): (request: FastifyRequest) => string {
-  if (trustedProxies === undefined || trustedProxies.length === 0) return (request) => request.ip
-  const trusted = proxyAddr.compile([...trustedProxies])
-  return (request) => proxyAddr(request.raw, trusted)
+type ProxyTrust = (address: string, hop: number) => boolean
+
+function proxyTrustOf(trustedProxies: readonly string[] | undefined): ProxyTrust | undefined {
+  return trustedProxies === undefined || trustedProxies.length === 0
+    ? undefined
+    : proxyAddr.compile([...trustedProxies])
+}
+
+/** The client address of a request Fastify built without trustProxy, as trustProxy would give it. */
+function clientAddressReader(trust: ProxyTrust | undefined): (request: FastifyRequest) => string {
+  return trust === undefined ? (request) => request.ip : (request) => proxyAddr(request.raw, trust)
 }
 
 /** The HTTP adapter: routes call module services; no business logic lives here. */
@@ -174,7 +180,8 @@ export async function buildApp(
     dependencies.metrics.httpRequests.inc({ method: request.method, route, status: String(reply.statusCode) })
     dependencies.metrics.httpDuration.observe({ method: request.method, route }, responseTimeMs / 1000)
   }
-  const routerRefusalAddress = clientAddressOf(dependencies.trustedProxies)
+  const proxyTrust = proxyTrustOf(dependencies.trustedProxies)
+  const routerRefusalAddress = clientAddressReader(proxyTrust)
   const app = Fastify({
     loggerInstance: dependencies.logger as FastifyBaseLogger,
     bodyLimit: limits.requestBodyBytesMax,
@@ -188,7 +195,7 @@ export async function buildApp(
     // Behind a TLS-terminating proxy, the client's address (rate limits) and scheme (Secure cookies,
     // passkey origins) come from its X-Forwarded-* headers, believed only from the configured proxies:
     // from anyone else they would let a caller pick its own rate-limit bucket.
-    trustProxy: dependencies.trustedProxies?.length ? [...dependencies.trustedProxies] : false,
+    trustProxy: proxyTrust ?? false,
     // The router's own refusals (a malformed percent-encoding, a path parameter over maxParamLength)
     // bypass setErrorHandler; routed through it, they get the typed body every other error has. Fastify
     // never completes such a request, so its access line and its count are written here (an unmatched
