@@ -225,6 +225,25 @@ describe('access log', () => {
     },
   )
 
+  // The request id joins a client's view to the access line; the refusals carried none (a review finding).
+  it.each([
+    ['a routed request', '/nowhere'],
+    ['a request the router refuses', '/v1/invoices/%zz'],
+  ])('answers %s with the request id its access line names', async (_kind, url) => {
+    const logged: Record<string, unknown>[] = []
+    const app = await loggedApp(logged)
+    try {
+      const given = await app.inject({ url, headers: { 'x-request-id': 'req-given-1' } })
+      const generated = await app.inject({ url })
+      expect(given.headers['x-request-id']).toBe('req-given-1')
+      const [, second] = completedLines(logged)
+      expect(generated.headers['x-request-id']).toBe(second?.reqId)
+      expect(second?.reqId).toMatch(/^req_/)
+    } finally {
+      await app.close()
+    }
+  })
+
   // Fastify never starts a refused request's reply timer: its time was logged and counted as 0.
   it('times a request the router refuses, in its line and in the duration histogram', async () => {
     const lines: Record<string, unknown>[] = []

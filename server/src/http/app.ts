@@ -203,6 +203,8 @@ export async function buildApp(
     // the time from here to the answer is the request's whole time in the server.
     frameworkErrors: (error, request, reply) => {
       const startedMs = performance.now()
+      // No onSend hook runs for these either: the request id is set here, as the hook sets it elsewhere.
+      void reply.header('x-request-id', request.id)
       handleError(error, request, reply)
       const responseTimeMs = performance.now() - startedMs
       accessLog.routerRefused(request, reply, {
