@@ -121,18 +121,10 @@ class AccessLogController extends LogController {
   }
 
   /**
-   * The line of a request the router refused. Fastify builds such a request without its trustProxy
-   * handling and never starts its reply's timer, so the caller gives both.
+   * The completed line, with the address and time as observed. For a request the router refused, the
+   * caller gives both: Fastify builds it without its trustProxy handling and never starts its reply's timer.
    */
-  routerRefused(request: FastifyRequest, reply: FastifyReply, observed: CompletedRequestFacts): void {
-    this.writeCompleted(request, reply, observed)
-  }
-
-  private writeCompleted(
-    request: FastifyRequest,
-    reply: FastifyReply,
-    observed: CompletedRequestFacts,
-  ): void {
+  writeCompleted(request: FastifyRequest, reply: FastifyReply, observed: CompletedRequestFacts): void {
     // request.log is a child of the pino logger the app was built with (loggerInstance).
     if (!(request.log as Logger).isLevelEnabled('info')) return
     this.completedLog.info(
@@ -207,7 +199,7 @@ export async function buildApp(
       void reply.header('x-request-id', request.id)
       handleError(error, request, reply)
       const responseTimeMs = performance.now() - startedMs
-      accessLog.routerRefused(request, reply, {
+      accessLog.writeCompleted(request, reply, {
         remoteAddress: routerRefusalAddress(request),
         responseTimeMs,
       })
